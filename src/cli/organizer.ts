@@ -1,0 +1,3 @@
+// Placeholder: replaced by the organizer entry point.
+console.error('not built yet');
+process.exit(1);
