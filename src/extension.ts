@@ -1,2 +1,55 @@
-export function activate(): void {}
-export function deactivate(): void {}
+/**
+ * The composition root: builds the services once and asks each feature to register itself.
+ * No logic lives here (DESIGN.md); features own their views, commands and listeners.
+ */
+import * as vscode from 'vscode';
+import { AttendeeSession, EnvironmentWatcher, SessionStore } from './attendee';
+import { SessionContext } from './ui/auth/sessionContext';
+import { AuthFeature } from './ui/auth/authFeature';
+import { defaultSshFilesDir } from './ui/auth/signOut';
+import { CommandRunner } from './ui/commands/runCommand';
+import { EnvironmentFeature } from './ui/environment/environmentFeature';
+import { GeneralFeature } from './ui/general/generalFeature';
+import { Keychain } from './ui/keychain';
+import { createLog } from './ui/log';
+import type { Services } from './ui/services';
+import { PlaceholderViewsFeature } from './ui/views/placeholderViews';
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = createLog();
+  const version = (context.extension.packageJSON as { version?: string }).version ?? '0.0.0';
+  log.info(`Open Kitchen ${version} activating in ${vscode.env.appName} ${vscode.version} (${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'})`);
+
+  const keychain = new Keychain(context.secrets);
+  const store = new SessionStore(keychain);
+  const session = new AttendeeSession({ store, logger: log, userAgent: `open-kitchen/${version} vscode/${vscode.version}` });
+  const watcher = new EnvironmentWatcher({ fetch: () => session.fetchEnvironment(), logger: log });
+  const sessionContext = new SessionContext(session);
+  context.subscriptions.push(log, keychain, store, session, watcher, sessionContext);
+
+  const services: Services = {
+    log,
+    commands: new CommandRunner(log),
+    session,
+    sessionContext,
+    watcher,
+    sshFilesDir: defaultSshFilesDir(),
+  };
+
+  for (const feature of [
+    new GeneralFeature(services),
+    new AuthFeature(services),
+    new EnvironmentFeature(services),
+    new PlaceholderViewsFeature(services),
+  ]) {
+    feature.register(context);
+  }
+
+  // An expired session is ended (with its message) before the views first render.
+  await session.checkExpiry();
+  await sessionContext.sync();
+}
+
+export function deactivate(): void {
+  // Everything long-lived is on context.subscriptions and disposed by VS Code.
+}

@@ -1,0 +1,205 @@
+/**
+ * What the Environment view shows, as plain data: the UI maps each node to a TreeItem one to one.
+ * Keeping this pure lets the tests check labels, icons and context values without VS Code.
+ *
+ * Context values are built from parts and matched by regex in package.json menus:
+ * `env:<kind>` plus ` copyable` when Copy Value applies, e.g. `env:bastion copyable`.
+ */
+import type { StackStatus } from '../contract/api';
+import type { EnvironmentSnapshot, PublicEnvironment } from './environmentWatcher';
+import type { StoredSession } from './sessionStore';
+
+export interface NodeIcon {
+  /** Codicon id, e.g. `pass-filled`, `sync~spin`. */
+  id: string;
+  /** Theme color id, e.g. `testing.iconPassed`. */
+  color?: string;
+}
+
+/** What clicking a node does; the UI maps it to a command. */
+export type NodeAction = 'refresh' | 'signIn' | 'copySshCommand';
+
+export interface EnvNode {
+  /** Stable across refreshes so expansion state survives. */
+  id: string;
+  label: string;
+  description?: string;
+  tooltip?: string;
+  icon?: NodeIcon;
+  contextValue: string;
+  /** Children shown expanded unless `collapsed`. */
+  children?: EnvNode[];
+  collapsed?: boolean;
+  /** What Copy Value puts on the clipboard. */
+  copyValue?: string;
+  action?: NodeAction;
+}
+
+interface StatusLook {
+  label: string;
+  icon: NodeIcon;
+  fallback: string;
+}
+
+export const STATUS_LOOK: Record<StackStatus, StatusLook> = {
+  pending: { label: 'Pending', icon: { id: 'clock', color: 'charts.yellow' }, fallback: 'Waiting for the organizer to start building your stack.' },
+  provisioning: { label: 'Provisioning', icon: { id: 'sync~spin', color: 'charts.blue' }, fallback: 'Your stack is being built; this view updates by itself.' },
+  ready: { label: 'Ready', icon: { id: 'pass-filled', color: 'testing.iconPassed' }, fallback: 'Your stack is up.' },
+  failed: { label: 'Failed', icon: { id: 'error', color: 'testing.iconFailed' }, fallback: 'Building your stack failed; your organizer has been told.' },
+  destroying: { label: 'Being torn down', icon: { id: 'trash', color: 'charts.orange' }, fallback: 'The organizer is tearing your stack down.' },
+  destroyed: { label: 'Torn down', icon: { id: 'circle-slash' }, fallback: 'Your stack was torn down by the organizer.' },
+};
+
+function detail(id: string, label: string, value: string, icon: string, tooltip?: string): EnvNode {
+  return { id, label, description: value, tooltip: tooltip ?? `${label}: ${value}`, icon: { id: icon }, contextValue: 'env:detail copyable', copyValue: value };
+}
+
+/** A named thing without a separate value (a datacenter, a zone): copying copies the name. */
+function leaf(id: string, label: string, icon: string, tooltip: string): EnvNode {
+  return { id, label, tooltip, icon: { id: icon }, contextValue: 'env:detail copyable', copyValue: label };
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function workshopNode(session: StoredSession): EnvNode {
+  return {
+    id: 'workshop',
+    label: session.workshop.title,
+    description: session.attendee.email,
+    tooltip: `Workshop "${session.workshop.title}" (${session.workshop.name})\nSigned in as ${session.attendee.name} <${session.attendee.email}>\nOrganizer: ${session.apiUrl}`,
+    icon: { id: 'account' },
+    contextValue: 'env:workshop',
+  };
+}
+
+function statusNode(env: PublicEnvironment): EnvNode {
+  const look = STATUS_LOOK[env.status];
+  const message = env.statusMessage ?? look.fallback;
+  return {
+    id: 'status',
+    label: look.label,
+    description: message,
+    tooltip: `Stack ${env.stackId} (${env.provider}): ${look.label}\n${message}\nUpdated ${env.updatedAt}`,
+    icon: look.icon,
+    contextValue: `env:status:${env.status}`,
+    ...(env.status === 'failed' ? { action: 'refresh' as const } : {}),
+  };
+}
+
+/** The details of a stack once it has a connection. */
+export function connectionNodes(env: PublicEnvironment): EnvNode[] {
+  const c = env.connection;
+  if (!c) return [];
+  const { bastion } = c;
+  const zones = c.zones.length ? c.zones.join(', ') : 'none';
+  return [
+    {
+      id: 'bastion',
+      label: 'Bastion',
+      description: `${bastion.user}@${hostPort(bastion.host, bastion.port)}`,
+      tooltip: `SSH bastion ${bastion.user}@${hostPort(bastion.host, bastion.port)}\nHost key ${bastion.hostKeyFingerprint} (pinned)`,
+      icon: { id: 'remote' },
+      contextValue: 'env:bastion copyable',
+      copyValue: `${bastion.user}@${hostPort(bastion.host, bastion.port)}`,
+      children: [
+        detail('bastion.address', 'Address', hostPort(bastion.host, bastion.port), 'plug'),
+        detail('bastion.user', 'User', bastion.user, 'person'),
+        detail('bastion.hostKey', 'Host key', bastion.hostKeyFingerprint, 'key',
+          `The bastion's host key fingerprint. Connections are refused unless the bastion presents exactly this key.\n${bastion.hostKeyFingerprint}`),
+      ],
+    },
+    {
+      id: 'cluster',
+      label: 'Cluster',
+      description: `region ${c.region}`,
+      tooltip: 'Addresses as seen from the bastion; the extension tunnels to them over SSH.',
+      icon: { id: 'server-environment' },
+      contextValue: 'env:cluster',
+      children: [
+        detail('cluster.nomad', 'Nomad', hostPort(c.nomad.host, c.nomad.port), 'server-process', `Nomad API, as seen from the bastion: ${hostPort(c.nomad.host, c.nomad.port)}`),
+        detail('cluster.consul', 'Consul', hostPort(c.consul.host, c.consul.port), 'server-process', `Consul API, as seen from the bastion: ${hostPort(c.consul.host, c.consul.port)}`),
+        detail('cluster.region', 'Region', c.region, 'globe'),
+        {
+          id: 'cluster.datacenters',
+          label: 'Datacenters',
+          description: c.datacenters.join(', ') || 'none',
+          icon: { id: 'database' },
+          contextValue: 'env:datacenters',
+          collapsed: true,
+          children: c.datacenters.map((dc) => leaf(`cluster.datacenters.${dc}`, dc, 'database', `Datacenter ${dc}`)),
+        },
+        {
+          id: 'cluster.zones',
+          label: 'Zones',
+          description: zones,
+          icon: { id: 'layers' },
+          contextValue: 'env:zones',
+          collapsed: true,
+          children: c.zones.map((z) => leaf(`cluster.zones.${z}`, z, 'layers', `Availability zone ${z}`)),
+        },
+      ],
+    },
+    {
+      id: 'dns',
+      label: 'DNS',
+      description: [c.dns.internal, c.dns.external].filter(Boolean).join(', ') || 'no DNS zones',
+      icon: { id: 'symbol-namespace' },
+      contextValue: 'env:dns',
+      children: [
+        c.dns.internal
+          ? detail('dns.internal', 'Internal zone', c.dns.internal, 'lock', `Internal DNS zone (resolves inside the stack): ${c.dns.internal}`)
+          : { id: 'dns.internal', label: 'Internal zone', description: 'none', icon: { id: 'lock' }, contextValue: 'env:detail' },
+        c.dns.external
+          ? detail('dns.external', 'External zone', c.dns.external, 'globe', `External DNS zone: ${c.dns.external}`)
+          : { id: 'dns.external', label: 'External zone', description: 'none', icon: { id: 'globe' }, contextValue: 'env:detail' },
+      ],
+    },
+  ];
+}
+
+function environmentNodes(env: PublicEnvironment): EnvNode[] {
+  const nodes = [statusNode(env)];
+  if (env.connection) nodes.push(...connectionNodes(env));
+  else if (env.status === 'ready') {
+    nodes.push({
+      id: 'noConnection',
+      label: 'No connection details yet',
+      description: 'the organizer API sent none',
+      icon: { id: 'warning', color: 'problemsWarningIcon.foreground' },
+      contextValue: 'env:empty',
+      action: 'refresh',
+    });
+  }
+  return nodes;
+}
+
+/**
+ * The root nodes of the Environment view. Signed out → no nodes (the view's welcome content
+ * explains how to sign in).
+ */
+export function buildEnvironmentNodes(snapshot: EnvironmentSnapshot, session: StoredSession | undefined): EnvNode[] {
+  if (!session) return [];
+  const top = [workshopNode(session)];
+  switch (snapshot.state) {
+    case 'idle':
+    case 'loading':
+      if (snapshot.state === 'loading' && snapshot.environment) return [...top, ...environmentNodes(snapshot.environment)];
+      return [...top, { id: 'loading', label: 'Loading your environment…', icon: { id: 'loading~spin' }, contextValue: 'env:loading' }];
+    case 'loaded':
+      return [...top, ...environmentNodes(snapshot.environment)];
+    case 'error': {
+      const error: EnvNode = {
+        id: 'error',
+        label: snapshot.environment ? 'Could not refresh your environment' : 'Could not load your environment',
+        description: snapshot.nextRetryAt ? `${snapshot.message} (retrying)` : `${snapshot.message} (click to retry)`,
+        tooltip: `${snapshot.message}\n\n${snapshot.environment ? 'Showing what was last loaded. ' : ''}Click to try again; the Open Kitchen log has details.`,
+        icon: { id: 'error', color: 'errorForeground' },
+        contextValue: 'env:error',
+        action: 'refresh',
+      };
+      return [...top, error, ...(snapshot.environment ? environmentNodes(snapshot.environment) : [])];
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/** Typed client of the Consul HTTP API: what the cluster view shows (members, services, health). */
+import { HttpApi, type ApiClientOptions, type BlockingOptions, type QueryResult } from './http';
+import {
+  addressListSchema,
+  addressSchema,
+  consulCatalogServiceListSchema,
+  consulHealthChecksSchema,
+  consulMembersSchema,
+  consulServicesSchema,
+  type ConsulCatalogService,
+  type ConsulHealthCheck,
+  type ConsulMember,
+  type ConsulServices,
+} from './schemas';
+
+export type ConsulClientOptions = ApiClientOptions;
+
+/** Serf member status (Consul encodes it as an int). */
+export const consulMemberStatus: Record<number, string> = { 0: 'none', 1: 'alive', 2: 'leaving', 3: 'left', 4: 'failed' };
+
+export class ConsulClient {
+  private readonly api: HttpApi;
+
+  constructor(options: ConsulClientOptions) {
+    this.api = new HttpApi('Consul', 'X-Consul-Token', 'x-consul-index', options);
+  }
+
+  /** LAN gossip members: servers (`role=consul`) and clients (`role=node`). */
+  async members(signal?: AbortSignal): Promise<ConsulMember[]> {
+    return (await this.api.request('GET', '/v1/agent/members', { schema: consulMembersSchema, signal })).data;
+  }
+
+  /** The leader's server RPC address (`ip:8300`), `""` when there is none. */
+  async leader(signal?: AbortSignal): Promise<string> {
+    return (await this.api.request('GET', '/v1/status/leader', { schema: addressSchema, signal })).data;
+  }
+
+  async peers(signal?: AbortSignal): Promise<string[]> {
+    return (await this.api.request('GET', '/v1/status/peers', { schema: addressListSchema, signal })).data ?? [];
+  }
+
+  /** Service name → tags (blocking). */
+  services(opts?: BlockingOptions): Promise<QueryResult<ConsulServices>> {
+    return this.api.request('GET', '/v1/catalog/services', { query: this.api.blockingQuery(opts), schema: consulServicesSchema, signal: opts?.signal });
+  }
+
+  /** Instances of one service (blocking). */
+  service(name: string, opts?: BlockingOptions): Promise<QueryResult<ConsulCatalogService[]>> {
+    return this.api.request('GET', `/v1/catalog/service/${encodeURIComponent(name)}`, {
+      query: this.api.blockingQuery(opts),
+      schema: consulCatalogServiceListSchema,
+      signal: opts?.signal,
+    });
+  }
+
+  /** Every health check in a state (`any` for all), node checks included (blocking). */
+  healthState(state: 'any' | 'passing' | 'warning' | 'critical', opts?: BlockingOptions): Promise<QueryResult<ConsulHealthCheck[]>> {
+    return this.api.request('GET', `/v1/health/state/${state}`, {
+      query: this.api.blockingQuery(opts),
+      schema: consulHealthChecksSchema,
+      signal: opts?.signal,
+    });
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Nomad and Consul HTTP clients, watchers (blocking queries, event stream) and the shared
+ * cluster model. Wiring in the extension (the clients ride the tunnel's own HTTP agents):
+ *
+ *   const nomad = new NomadClient({ baseUrl: 'http://127.0.0.1:4646', agent: tunnel.createAgent('nomad'), token });
+ *   const consul = new ConsulClient({ baseUrl: 'http://127.0.0.1:8500', agent: tunnel.createAgent('consul') });
+ *   const model = new ClusterModel({ nomad, consul, connection: tunnel, log });
+ *   model.start();   // views subscribe to model.onDidChange and read model.get…()
+ */
+export { NomadClient } from './nomad';
+export type { LogStreamOptions, NamespaceOption, NomadClientOptions, NomadEventBatch, NomadEventTopic } from './nomad';
+export { ConsulClient, consulMemberStatus } from './consul';
+export type { ConsulClientOptions } from './consul';
+export { ClusterModel, emptyCounts, jobKeyOf, toAllocationInfo } from './model';
+export type {
+  AllocationCounts,
+  AllocationInfo,
+  ClusterChange,
+  ClusterModelOptions,
+  ClusterSection,
+  ClusterSnapshot,
+  ConnectionSource,
+  ConnectionStatus,
+  ConsulMemberInfo,
+  ConsulServiceInfo,
+  ConsulStatus,
+  DatacenterGroup,
+  IdChanges,
+  JobInfo,
+  NodeInfo,
+  SectionStatus,
+  ServerInfo,
+  TaskEventInfo,
+  TaskGroupInfo,
+  TaskSummary,
+  ZoneGroup,
+} from './model';
+export { ClusterError, ClusterHttpError, ResponseShapeError, formatFieldPath } from './errors';
+export type { ClusterErrorKind, ClusterService, ShapeProblem } from './errors';
+export type { ApiClientOptions, BlockingOptions, QueryResult } from './http';
+export { readNdjson, watchBlocking } from './watch';
+export type { BlockingWatchOptions, Watch } from './watch';
+export type * from './schemas';

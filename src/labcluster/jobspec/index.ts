@@ -1,0 +1,12 @@
+// Public surface of the jobspec module: HCL2 job files → Nomad API job JSON, the canonical
+// defaults Nomad fills in, Nomad-worded validation, and the Docker image catalogue the lab
+// cluster's docker driver model resolves images against.
+export * from './types';
+export { parseJobHCL, JobParseError, parseGoDuration } from './parse';
+export type { ParseJobOptions, JobDiagnostic } from './parse';
+export { canonicalizeJob, defaultRestartPolicy, defaultReschedulePolicy, defaultUpdateStrategy } from './canonicalize';
+export type { CanonicalizeOptions } from './canonicalize';
+export { validateJob, formatMultiError, formatWarnings, goDuration } from './validate';
+export type { JobValidation } from './validate';
+export { dockerImageCatalogue, resolveDockerImage, parseImageRef, imageDigest, dockerErrors, DockerRegistryModel, hostPathVolumes } from './catalogue';
+export type { CatalogueImage, CatalogueVersion, CatalogueAlias, ImageBehaviour, ImageResolution, ImageRef } from './catalogue';

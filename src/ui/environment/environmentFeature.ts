@@ -1,0 +1,44 @@
+import * as vscode from 'vscode';
+import { setContext } from '../context';
+import { CommandId, ContextKey, ViewId } from '../ids';
+import type { Feature, Services } from '../services';
+import { copySshCommand } from './copySshCommand';
+import { copyValueCommand } from './copyValueCommand';
+import { EnvironmentTreeProvider } from './environmentTree';
+import { refreshEnvironmentCommand } from './refreshEnvironmentCommand';
+
+/** The Environment view, its commands, and the watcher's lifecycle (runs while signed in). */
+export class EnvironmentFeature implements Feature {
+  constructor(private readonly services: Services) {}
+
+  register(context: vscode.ExtensionContext): void {
+    const { services } = this;
+    const { watcher, sessionContext, log } = services;
+    const provider = new EnvironmentTreeProvider(watcher, sessionContext);
+    const view = vscode.window.createTreeView(ViewId.environment, { treeDataProvider: provider, showCollapseAll: true });
+
+    context.subscriptions.push(
+      provider,
+      view,
+      services.commands.register(CommandId.refreshEnvironment, refreshEnvironmentCommand(services)),
+      services.commands.register(CommandId.copySshCommand, copySshCommand(services)),
+      services.commands.register(CommandId.copyValue, copyValueCommand()),
+      watcher.onDidChange((snapshot) => {
+        const status = 'environment' in snapshot ? snapshot.environment?.status : undefined;
+        void setContext(ContextKey.stackStatus, status ?? '');
+        view.message = snapshot.state === 'loaded' && snapshot.nextRefreshAt ? 'Updating by itself while your stack is being built…' : undefined;
+      }),
+      sessionContext.onDidChange((state) => {
+        if (state.kind === 'signedIn') {
+          void watcher.refresh();
+          void services.session.refreshProfile().then(
+            () => sessionContext.sync(),
+            (err: Error) => log.warn(`Could not refresh the attendee profile: ${err.message}`),
+          );
+        } else {
+          watcher.stop();
+        }
+      }),
+    );
+  }
+}

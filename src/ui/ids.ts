@@ -1,0 +1,50 @@
+/**
+ * Every id the extension shares with package.json: commands, views, context keys, settings.
+ * test/unit/manifest.test.ts checks that package.json and this module agree both ways, so a
+ * renamed command cannot silently leave a dead menu entry or an unregistered contribution.
+ * Plain constants, no `vscode` import, so tests and plain modules may read them.
+ */
+export const CommandId = {
+  signIn: 'openKitchen.signIn',
+  signOut: 'openKitchen.signOut',
+  refreshEnvironment: 'openKitchen.refreshEnvironment',
+  copySshCommand: 'openKitchen.copySshCommand',
+  copyValue: 'openKitchen.copyValue',
+  showLog: 'openKitchen.showLog',
+  openSettings: 'openKitchen.openSettings',
+} as const;
+export type CommandId = (typeof CommandId)[keyof typeof CommandId];
+
+export const ViewContainerId = 'openKitchen';
+
+export const ViewId = {
+  environment: 'openKitchen.environment',
+  cluster: 'openKitchen.cluster',
+  allocations: 'openKitchen.allocations',
+  labs: 'openKitchen.labs',
+  organizer: 'openKitchen.organizer',
+} as const;
+export type ViewId = (typeof ViewId)[keyof typeof ViewId];
+
+export const ContextKey = {
+  /** A valid session is stored. */
+  signedIn: 'openKitchen.signedIn',
+  /** The last session ended (401 or expiry); the welcome text then says so. */
+  sessionEnded: 'openKitchen.sessionEnded',
+  /** The signed-in attendee has the organizer role. */
+  isOrganizer: 'openKitchen.isOrganizer',
+  /** The stack's status (`pending`, `provisioning`, `ready`, …), or unset. */
+  stackStatus: 'openKitchen.stackStatus',
+} as const;
+export type ContextKey = (typeof ContextKey)[keyof typeof ContextKey];
+
+export const SettingId = {
+  apiUrl: 'openKitchen.apiUrl',
+} as const;
+export type SettingId = (typeof SettingId)[keyof typeof SettingId];
+
+export const AuthProviderId = 'openKitchen';
+export const AuthProviderLabel = 'Open Kitchen';
+
+/** The one output channel. */
+export const LogChannelName = 'Open Kitchen';
