@@ -76,11 +76,16 @@ function workshopNode(session: StoredSession): EnvNode {
 
 function statusNode(env: PublicEnvironment): EnvNode {
   const look = STATUS_LOOK[env.status];
-  const message = env.statusMessage ?? look.fallback;
+  const given = env.statusMessage?.trim();
+  // "Ready." next to "Ready" says nothing: the fallback explains what the status means instead.
+  const repeatsLabel = !given || given.replace(/[.!\s]+$/, '').toLowerCase() === look.label.toLowerCase();
+  const message = repeatsLabel ? look.fallback : given;
+  // A row has one line: the first line of a long message there, all of it in the tooltip.
+  const firstLine = message.split('\n', 1)[0]!;
   return {
     id: 'status',
     label: look.label,
-    description: message,
+    description: firstLine,
     tooltip: `Stack ${env.stackId} (${env.provider}): ${look.label}\n${message}\nUpdated ${env.updatedAt}`,
     icon: look.icon,
     contextValue: `env:status:${env.status}`,

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { codeServerEntry, findRepoRoot, startDemoEditor, type CodeServer } from './codeServer';
 import { DEFAULT_DEMO_PORT, startDemo, type Demo } from './demoBackend';
 
 const USAGE = `Open Kitchen demo: an organizer with a demo workshop and local stacks, on this machine.
@@ -20,23 +21,18 @@ Usage: npm run demo -- [options]      (or: node dist/demo.js [options])
   --keep            leave the stacks running on exit (the next run finds them again)
   --no-wait         print the invite links without waiting for the stacks to be ready
   --bastion K       auto (default: OpenSSH sshd when installed), openssh or ssh2
+  --editor E        auto (default: start VS Code in the browser when code-server is installed),
+                    on (fail without it) or off; install it with: bash test/e2e/setup.sh
+  --editor-port N   port for the browser VS Code (default: a free one)
   --json            print one JSON line (API URL, organizer token, invites, stacks) instead of text
   --help            this text
 `;
 
-/** The repository root: the nearest folder above this file with our package.json. */
 function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name === 'open-kitchen') return dir;
-    } catch {
-      // keep looking
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
+  try {
+    return findRepoRoot(__dirname);
+  } catch {
+    return process.cwd();
   }
 }
 
@@ -45,7 +41,13 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-function printHuman(demo: Demo, out: (s: string) => void): void {
+/** The browser VS Code the demo started, or why it did not. */
+interface DemoEditor {
+  url: string;
+  server: CodeServer;
+}
+
+function printHuman(demo: Demo, editor: DemoEditor | undefined, editorHint: string | undefined, out: (s: string) => void): void {
   const stacks = demo.stacks();
   const byId = new Map(stacks.map((s) => [s.attendeeId, s]));
   const lines: string[] = [
@@ -75,6 +77,18 @@ function printHuman(demo: Demo, out: (s: string) => void): void {
       );
     }
   }
+  if (editor) {
+    const first = demo.invites[0];
+    lines.push(
+      '',
+      'VS Code in your browser, with the extension installed and the workshop\'s jobs and labs open:',
+      `  ${editor.url}`,
+      `  then press "Sign In" in the Open Kitchen sidebar and paste ${first ? `${first.name}'s invite link:` : 'an invite link.'}`,
+      ...(first ? [`  ${first.link}`] : []),
+    );
+  } else if (editorHint) {
+    lines.push('', editorHint);
+  }
   lines.push('', 'Press Ctrl+C to stop (stacks are destroyed on exit unless --keep).', '');
   out(lines.join('\n'));
 }
@@ -89,6 +103,8 @@ async function main(): Promise<void> {
       keep: { type: 'boolean' },
       'no-wait': { type: 'boolean' },
       bastion: { type: 'string' },
+      editor: { type: 'string' },
+      'editor-port': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -104,18 +120,25 @@ async function main(): Promise<void> {
   const bastion = values.bastion ?? 'auto';
   if (!['auto', 'openssh', 'ssh2'].includes(bastion)) fail(`--bastion must be auto, openssh or ssh2, not "${bastion}"\n\n${USAGE}`, 64);
 
+  const editorMode = values.editor ?? 'auto';
+  if (!['auto', 'on', 'off'].includes(editorMode)) fail(`--editor must be auto, on or off, not "${editorMode}"\n\n${USAGE}`, 64);
+  const editorPort = values['editor-port'] === undefined ? 0 : Number(values['editor-port']);
+  if (!Number.isInteger(editorPort) || editorPort < 0 || editorPort > 65535) fail(`--editor-port must be 0-65535, not "${values['editor-port']}"\n\n${USAGE}`, 64);
+
   // With --json, stdout carries only the JSON line; progress goes to stderr.
   const progress = (line: string) => (values.json ? process.stderr : process.stdout).write(line + '\n');
   const dataDir = path.resolve(values['data-dir'] ?? path.join(repoRoot(), '.demo'));
 
   // Filled in once started; a Ctrl+C during startup stops what exists by then.
-  const running: { demo?: Demo } = {};
+  const running: { demo?: Demo; editor?: DemoEditor } = {};
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) fail(`${signal} again: exiting without waiting (stacks may be left running; "npm run demo -- --fresh" cleans up)`, 130);
     stopping = true;
     progress(`${signal}: stopping the demo…`);
-    (running.demo ? running.demo.stop() : Promise.resolve()).then(
+    (running.editor ? running.editor.server.stop() : Promise.resolve())
+      .then(() => running.demo?.stop())
+      .then(
       () => {
         progress('Demo stopped.');
         process.exit(0);
@@ -149,11 +172,45 @@ async function main(): Promise<void> {
       progress(`  ${r.ok ? '✓' : '✗'} ${r.email}: ${r.ok ? 'answers through its bastion' : 'does not answer'} — ${r.detail}`);
     }
   }
-  if (values.json) {
-    process.stdout.write(JSON.stringify(demo.summary()) + '\n');
-  } else {
-    printHuman(demo, progress);
+  let editorHint: string | undefined;
+  if (editorMode !== 'off') {
+    try {
+      running.editor = await startEditor(dataDir, demo.apiUrl, editorPort, progress);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (editorMode === 'on') {
+        await demo.stop();
+        fail(`Could not start VS Code in the browser: ${message}`);
+      }
+      editorHint = `VS Code in the browser is not started: ${message}`;
+    }
+    if (stopping) {
+      await running.editor?.server.stop();
+      return;
+    }
   }
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ ...demo.summary(), editorUrl: running.editor?.url ?? null }) + '\n');
+  } else {
+    printHuman(demo, running.editor, editorHint, progress);
+  }
+}
+
+/**
+ * code-server with this repository's extension, its organizer setting pointing at the demo, and a
+ * workspace holding copies of the workshop's jobs and labs (copied once, so the attendee's edits
+ * survive demo restarts and never touch the repository).
+ */
+async function startEditor(dataDir: string, apiUrl: string, port: number, progress: (line: string) => void): Promise<DemoEditor> {
+  const root = repoRoot();
+  codeServerEntry(root); // throws "not installed; run: bash test/e2e/setup.sh" before anything starts
+  progress('Starting VS Code in the browser (code-server)…');
+  const server = await startDemoEditor({ dataDir, apiUrl, port, repoRoot: root });
+  for (const folder of ['jobs', 'labs']) {
+    const target = path.join(server.workspaceDir, folder);
+    if (!fs.existsSync(target)) fs.cpSync(path.join(root, folder), target, { recursive: true });
+  }
+  return { server, url: server.workbenchUrl({ folder: server.workspaceDir }) };
 }
 
 main().catch((err: unknown) => {

@@ -68,7 +68,7 @@ test('Open Kitchen in VS Code: sign in, see the environment, run commands, sign 
     await activityBarEntry(p, 'Open Kitchen').click();
     await p.locator(workbench.sidebarTitle, { hasText: /open kitchen/i }).waitFor();
     const welcome = p.locator('.part.sidebar .welcome-view-content').first();
-    await welcome.getByText('Sign in to see your own Nomad and Consul environment').waitFor();
+    await welcome.getByText('Sign in with the invite link your organizer mailed you').waitFor();
     await welcome.locator('.monaco-button', { hasText: /^Sign In$/ }).waitFor();
     // The other views explain what they will hold.
     await p.locator('.part.sidebar').getByText('this view shows your cluster').waitFor();

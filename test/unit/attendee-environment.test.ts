@@ -223,6 +223,14 @@ describe('Environment view nodes', () => {
     assert.match(failed.description!, /failed/);
   });
 
+  test('a status message that repeats the label gives way to the explanation; a long one shows its first line', () => {
+    const status = (message: string) => find(buildEnvironmentNodes({ state: 'loaded', environment: env('ready', message), fetchedAt: new Date() }, session), 'status')!;
+    assert.equal(status('Ready.').description, 'Your stack is up.');
+    const failed = find(buildEnvironmentNodes({ state: 'loaded', environment: env('failed', 'Bastion did not start\n    at spawn (node:internal)'), fetchedAt: new Date() }, session), 'status')!;
+    assert.equal(failed.description, 'Bastion did not start');
+    assert.match(String(failed.tooltip), /at spawn \(node:internal\)/);
+  });
+
   test('a ready stack shows bastion, cluster addresses, datacenters, zones and DNS', () => {
     const nodes = buildEnvironmentNodes({ state: 'loaded', environment: env('ready'), fetchedAt: new Date() }, session);
     assert.deepEqual(nodes.map((n) => n.label), ['Nomad 101', 'Ready', 'Bastion', 'Cluster', 'DNS']);
