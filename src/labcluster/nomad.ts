@@ -738,7 +738,9 @@ export class LabNomad extends EventEmitter {
     let mem = 0;
     const ports = new Set<number>();
     for (const a of this.allocs.values()) {
-      if (a.NodeID !== nodeId || !isLive(a) || stopping.has(a.ID)) continue;
+      // As Nomad's AllocsFit: an allocation told to stop (or evict) no longer counts, even while
+      // its tasks are still shutting down, so a job stopped and run again places at once.
+      if (a.NodeID !== nodeId || !isLive(a) || a.DesiredStatus !== 'run' || stopping.has(a.ID)) continue;
       cpu += a.cpu;
       mem += a.memoryMB;
       for (const p of a.ports) ports.add(p.Value);

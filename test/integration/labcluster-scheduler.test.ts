@@ -39,6 +39,28 @@ describe('lab cluster scheduler', () => {
     assert.equal(summary.Summary.client?.Running, 6);
   });
 
+  test('a system job stopped and run again at once places new allocations while the old ones stop', async (t) => {
+    // A client step of half a second: the old allocations are still stopping when the job runs again.
+    const slow = await startTestCluster({ name: 'restart', stepMs: 500 });
+    t.after(() => slow.close());
+    const url = slow.nomadUrl;
+    const job = await jobFile('consul.nomad.hcl');
+    await evalDone(url, (await register(url, job)).EvalID);
+    await waitFor<Alloc[]>(url, '/v1/job/consul/allocations', (list) => live(list).filter((a) => a.ClientStatus === 'running').length === 9, 'consul running');
+    const stopped = await call<{ EvalID: string }>(url, '/v1/job/consul', { method: 'DELETE' });
+    assert.equal(stopped.status, 200, stopped.text);
+    await evalDone(url, stopped.body.EvalID);
+    // The old allocations are told to stop; without waiting for them to finish stopping (as an
+    // attendee who types fast would), the job runs again.
+    const stopping = (await getOk<Alloc[]>(url, '/v1/job/consul/allocations')).body.filter((a) => a.DesiredStatus === 'stop' && a.ClientStatus === 'running');
+    assert.ok(stopping.length > 0, 'some allocations are still stopping when the job runs again');
+    const again = await register(url, job);
+    const e = await evalDone(url, again.EvalID);
+    assert.equal(e.FailedTGAllocs, null, 'the stopping allocations do not block placement');
+    const allocs = await waitFor<Alloc[]>(url, '/v1/job/consul/allocations', (list) => live(list).filter((a) => a.ClientStatus === 'running').length === 9, 'consul running again');
+    assert.equal(new Set(live(allocs).map((a) => a.NodeID)).size, 9, 'one live allocation per node');
+  });
+
   test('a zone outage reschedules a service job into the other zone', async () => {
     const job = await jobFile('web.nomad.hcl');
     await register(base, job);
