@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { test } from 'node:test';
+import { isAlive } from '../../src/organizer/providers/bastion';
 import { readStackState } from '../../src/organizer/providers/stackFiles';
 import {
   activityBarEntry,
@@ -33,16 +34,6 @@ interface DemoJson {
   editorUrl: string | null;
   invites: { name: string; email: string; link: string }[];
   stacks: { email: string; status: string }[];
-}
-
-/** Whether a process is still there (signal 0 only checks). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('npm run demo prints one browser URL that opens VS Code ready to sign in, and Ctrl+C stops it all', { timeout: 300_000 }, async (t) => {
@@ -105,7 +96,7 @@ test('npm run demo prints one browser URL that opens VS Code ready to sign in, a
   demo.kill('SIGINT');
   assert.equal(await exited, 0, `demo exit code; its output:\n${progress.join('')}`);
   assert.match(progress.join(''), /Demo stopped\./);
-  for (const pid of stackPids) assert.equal(alive(pid), false, `stack process ${pid} still runs after Ctrl+C`);
+  for (const pid of stackPids) assert.equal(isAlive(pid), false, `stack process ${pid} still runs after Ctrl+C`);
 });
 
 /** The pids in the local stacks' state files (`<dataDir>/stacks/<stack>/state.json`). */
