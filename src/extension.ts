@@ -7,7 +7,9 @@ import { AttendeeSession, EnvironmentWatcher, SessionStore } from './attendee';
 import { SessionContext } from './ui/auth/sessionContext';
 import { AuthFeature } from './ui/auth/authFeature';
 import { defaultSshFilesDir } from './ui/auth/signOut';
+import { ClusterViewsFeature } from './ui/cluster/clusterViews';
 import { CommandRunner } from './ui/commands/runCommand';
+import { ConnectionFeature } from './ui/connection/connectionFeature';
 import { EnvironmentFeature } from './ui/environment/environmentFeature';
 import { GeneralFeature } from './ui/general/generalFeature';
 import { Keychain } from './ui/keychain';
@@ -27,7 +29,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const sessionContext = new SessionContext(session);
   context.subscriptions.push(log, keychain, store, session, watcher, sessionContext);
 
-  const services: Services = {
+  const base = {
     log,
     commands: new CommandRunner(log),
     session,
@@ -35,11 +37,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     watcher,
     sshFilesDir: defaultSshFilesDir(),
   };
+  const connection = new ConnectionFeature(base);
+  const services: Services = { ...base, cluster: connection };
 
   for (const feature of [
     new GeneralFeature(services),
     new AuthFeature(services),
     new EnvironmentFeature(services),
+    connection,
+    new ClusterViewsFeature(services),
     new PlaceholderViewsFeature(services),
   ]) {
     feature.register(context);

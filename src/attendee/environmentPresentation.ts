@@ -17,7 +17,7 @@ export interface NodeIcon {
 }
 
 /** What clicking a node does; the UI maps it to a command. */
-export type NodeAction = 'refresh' | 'signIn' | 'copySshCommand';
+export type NodeAction = 'refresh' | 'signIn' | 'copySshCommand' | 'connect' | 'retryConnection';
 
 export interface EnvNode {
   /** Stable across refreshes so expansion state survives. */

@@ -134,6 +134,18 @@ function get(url: string): Promise<number> {
 }
 
 export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServer> {
+  // A probed free port can be taken by another process before code-server binds it (suites run
+  // in parallel): then try another one, unless the caller asked for this port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCodeServerOnce(opts);
+    } catch (err) {
+      if (opts.port || attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startCodeServerOnce(opts: CodeServerOptions): Promise<CodeServer> {
   const repoRoot = opts.repoRoot ?? findRepoRoot();
   const entry = codeServerEntry(repoRoot);
   const host = opts.host ?? '127.0.0.1';
@@ -160,7 +172,8 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     );
     if (res.status !== 0) throw new Error(`code-server could not install ${opts.vsix}:\n${res.stdout}${res.stderr}`);
   }
-  const logFd = fs.openSync(logFile, 'a');
+  // Truncated: a retry's log must not carry the previous attempt's error.
+  const logFd = fs.openSync(logFile, 'w');
 
   const child = spawn(
     process.execPath,

@@ -12,6 +12,20 @@ export const CommandId = {
   copyValue: 'openKitchen.copyValue',
   showLog: 'openKitchen.showLog',
   openSettings: 'openKitchen.openSettings',
+  connect: 'openKitchen.connect',
+  disconnect: 'openKitchen.disconnect',
+  retryConnection: 'openKitchen.retryConnection',
+  connectionActions: 'openKitchen.connectionActions',
+  openTerminal: 'openKitchen.openTerminal',
+  openNomadUi: 'openKitchen.openNomadUi',
+  openConsulUi: 'openKitchen.openConsulUi',
+  showAllocationLogs: 'openKitchen.showAllocationLogs',
+  restartAllocation: 'openKitchen.restartAllocation',
+  stopAllocation: 'openKitchen.stopAllocation',
+  stopJob: 'openKitchen.stopJob',
+  openAllocationInNomadUi: 'openKitchen.openAllocationInNomadUi',
+  filterAllocations: 'openKitchen.filterAllocations',
+  clearAllocationFilter: 'openKitchen.clearAllocationFilter',
 } as const;
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];
 
@@ -35,6 +49,10 @@ export const ContextKey = {
   isOrganizer: 'openKitchen.isOrganizer',
   /** The stack's status (`pending`, `provisioning`, `ready`, …), or unset. */
   stackStatus: 'openKitchen.stackStatus',
+  /** The cluster connection: `idle`, `connecting`, `connected`, `reconnecting`, `disconnected`, `failed`. */
+  connection: 'openKitchen.connection',
+  /** The Allocations view has a filter set. */
+  allocationsFiltered: 'openKitchen.allocationsFiltered',
 } as const;
 export type ContextKey = (typeof ContextKey)[keyof typeof ContextKey];
 

@@ -13,6 +13,8 @@ export interface Services {
   watcher: EnvironmentWatcher;
   /** Where "Copy SSH Command" may save the key, when the attendee agrees: `~/.ssh/open-kitchen`. */
   sshFilesDir: string;
+  /** The live connection to the cluster (tunnel, clients, model). */
+  cluster: ClusterConnection;
 }
 
 /** A feature registers its views, commands and listeners on the extension context. */

@@ -254,6 +254,13 @@ export async function collapsePane(page: Page, viewName: string): Promise<void> 
   await page.locator(`.part.sidebar .pane-header[aria-label^="${viewName} Section"][aria-expanded="false"]`).waitFor();
 }
 
+/** Expands a view's pane in the sidebar (clicking its header). */
+export async function expandPane(page: Page, viewName: string): Promise<void> {
+  const header = page.locator(`.part.sidebar .pane-header[aria-label^="${viewName} Section"]`);
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  await page.locator(`.part.sidebar .pane-header[aria-label^="${viewName} Section"][aria-expanded="true"]`).waitFor();
+}
+
 /** A tree view's rows (by view name, which is the tree's aria-label). */
 export function treeRows(page: Page, viewName: string): Locator {
   return page.locator(`.part.sidebar .monaco-list[role="tree"][aria-label="${viewName}"] .monaco-list-row[role="treeitem"]`);

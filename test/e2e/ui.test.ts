@@ -98,11 +98,8 @@ test('Open Kitchen in VS Code: sign in, see the environment, run commands, sign 
     const labels = await treeLabels(p, 'Environment');
     assert.equal(labels[0], DEMO_TITLE);
     assert.match(labels[1] ?? '', STATUS_LABELS, `Environment rows: ${labels.join(' | ')}`);
-    // The welcome content is gone from the other views too; each has its one row.
-    for (const view of ['Cluster', 'Allocations', 'Labs']) {
-      await treeRows(p, view).first().waitFor();
-      assert.equal((await treeLabels(p, view)).length, 1, `${view} rows: ${(await treeLabels(p, view)).join(' | ')}`);
-    }
+    // The welcome content is gone from the other views too: each shows its state or content.
+    for (const view of ['Cluster', 'Allocations', 'Labs']) await treeRows(p, view).first().waitFor();
     await shots.take(p, 'signed in, all views');
     // Trees render only the rows in sight: give Environment the sidebar, as an attendee would.
     for (const view of ['Cluster', 'Allocations', 'Labs']) await collapsePane(p, view);

@@ -12,6 +12,8 @@ const ACTIONS: Record<NodeAction, { command: CommandId; title: string }> = {
   refresh: { command: CommandId.refreshEnvironment, title: 'Refresh' },
   signIn: { command: CommandId.signIn, title: 'Sign In' },
   copySshCommand: { command: CommandId.copySshCommand, title: 'Copy SSH Command' },
+  connect: { command: CommandId.connect, title: 'Connect' },
+  retryConnection: { command: CommandId.retryConnection, title: 'Retry' },
 };
 
 /** `viewId` keeps TreeItem ids unique per view, as VS Code requires. */

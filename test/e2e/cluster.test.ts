@@ -1,0 +1,106 @@
+/**
+ * The live cluster as an attendee sees it: after sign-in the extension connects through the
+ * stack's bastion by itself (status bar), the Cluster view shows the Nomad servers with their
+ * leader, the clients by datacenter and zone and Consul; the Allocations view shows the jobs
+ * that run. A node taken down in the lab cluster shows up as down without any refresh.
+ *
+ * Run alone: node --import tsx --test --test-reporter=spec test/e2e/cluster.test.ts
+ */
+import * as assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import type { Page } from 'playwright-core';
+import {
+  activityBarEntry,
+  buildExtension,
+  collapsePane,
+  expandPane,
+  launchBrowser,
+  newPage,
+  openWorkbench,
+  saveLogs,
+  Screenshots,
+  startBackend,
+  startVSCode,
+  Teardown,
+  toast,
+  treeRow,
+  workbench,
+} from './harness';
+
+test('the Cluster and Allocations views follow the live cluster through the tunnel', { timeout: 300_000 }, async (t) => {
+  const teardown = new Teardown(t);
+  const shots = new Screenshots('cluster');
+  const [demo] = await Promise.all([startBackend(teardown, { attendees: 1 }), buildExtension()]);
+  const server = await startVSCode(teardown, { demo });
+  const browser = await launchBrowser(teardown);
+  const { page, consoleLines } = await newPage(browser, teardown);
+  const invite = demo.invites[0]!;
+
+  let broken: string | undefined;
+  const step = async (name: string, fn: (page: Page) => Promise<void>) =>
+    t.test(name, { skip: broken ? `an earlier step failed (${broken})` : undefined }, async (st: TestContext) => {
+      try {
+        await fn(page);
+        await shots.take(page, name);
+      } catch (err) {
+        broken = name;
+        await shots.take(page, `FAILED ${name}`).catch(() => undefined);
+        saveLogs(server, shots);
+        if (consoleLines.length) st.diagnostic(`page console (last 30):\n${consoleLines.slice(-30).join('\n')}`);
+        throw err;
+      }
+    });
+
+  const [stack] = await demo.settled();
+  assert.equal(stack?.status, 'ready', `the demo stack is ${stack?.status}: ${stack?.statusMessage}`);
+  // The lab cluster's own address (the bastion forwards to it), for the fault-injection API.
+  const nomad = `http://${stack!.connection!.nomad.host}:${stack!.connection!.nomad.port}`;
+
+  await step('signing in connects to the stack by itself; the status bar says so', async (p) => {
+    await openWorkbench(p, server.workbenchUrl());
+    await activityBarEntry(p, 'Open Kitchen').click();
+    await p.locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: /^Sign In$/ }).click();
+    await p.locator(workbench.quickInputBox).fill(invite.link);
+    await p.keyboard.press('Enter');
+    await toast(p, new RegExp(`Signed in as ${invite.name}`)).waitFor();
+    await p.locator(workbench.statusBar).getByText('Nomad: connected').waitFor({ timeout: 60_000 });
+    await collapsePane(p, 'Environment');
+    await collapsePane(p, 'Labs');
+  });
+
+  await step('the Cluster view shows three servers with one leader, dc1 by zone, and Consul', async (p) => {
+    await collapsePane(p, 'Allocations');
+    const servers = treeRow(p, 'Cluster', 'Nomad servers');
+    await servers.locator('.label-description', { hasText: /3 of 3 alive, leader / }).waitFor();
+    await treeRow(p, 'Cluster', 'sys1').waitFor();
+    await treeRow(p, 'Cluster', 'dc1').waitFor();
+    // Zones appear under each datacenter that has nodes in them (sys1's servers sit in one too).
+    await treeRow(p, 'Cluster', 'europe-west1-b').first().waitFor();
+    await treeRow(p, 'Cluster', 'europe-west1-c').first().waitFor();
+    // The stack runs Consul from the start (as the workshop's provisioning did): a leader is elected.
+    await treeRow(p, 'Cluster', 'Consul').locator('.label-description', { hasText: /^leader / }).waitFor();
+  });
+
+  await step('the Allocations view lists the running jobs with their task groups', async (p) => {
+    await collapsePane(p, 'Cluster');
+    await expandPane(p, 'Allocations');
+    await treeRow(p, 'Allocations', 'consul').locator('.label-description', { hasText: /system · running/ }).waitFor();
+    await treeRow(p, 'Allocations', 'server').waitFor();
+    await treeRow(p, 'Allocations', 'client').waitFor();
+  });
+
+  await step('a node that goes down in the cluster shows as down, without a refresh', async (p) => {
+    const nodes = (await (await fetch(`${nomad}/v1/nodes`)).json()) as { ID: string; Name: string; Datacenter: string }[];
+    const victim = nodes.find((n) => n.Datacenter === 'dc1')!;
+    const res = await fetch(`${nomad}/_lab/node/${victim.ID}/down`, { method: 'POST' });
+    assert.equal(res.status, 200, await res.text());
+    await collapsePane(p, 'Allocations');
+    await expandPane(p, 'Cluster');
+    const full = (await (await fetch(`${nomad}/v1/node/${victim.ID}`)).json()) as { Attributes: Record<string, string> };
+    const zoneRow = treeRow(p, 'Cluster', full.Attributes['platform.gce.zone']!).filter({ has: p.locator('.label-description', { hasText: /^2 of 3 ready, 1 down/ }) });
+    await zoneRow.waitFor();
+    // Unfolded, the zone shows which node it is.
+    await zoneRow.click();
+    await treeRow(p, 'Cluster', victim.Name).locator('.label-description', { hasText: /^down/ }).waitFor();
+  });
+});
