@@ -10,6 +10,7 @@ import { defaultSshFilesDir } from './ui/auth/signOut';
 import { ClusterViewsFeature } from './ui/cluster/clusterViews';
 import { CommandRunner } from './ui/commands/runCommand';
 import { ConnectionFeature } from './ui/connection/connectionFeature';
+import { JobFilesFeature } from './ui/jobs/jobFilesFeature';
 import { EnvironmentFeature } from './ui/environment/environmentFeature';
 import { GeneralFeature } from './ui/general/generalFeature';
 import { Keychain } from './ui/keychain';
@@ -46,6 +47,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     new EnvironmentFeature(services),
     connection,
     new ClusterViewsFeature(services),
+    new JobFilesFeature(services),
     new PlaceholderViewsFeature(services),
   ]) {
     feature.register(context);

@@ -26,6 +26,10 @@ export const CommandId = {
   openAllocationInNomadUi: 'openKitchen.openAllocationInNomadUi',
   filterAllocations: 'openKitchen.filterAllocations',
   clearAllocationFilter: 'openKitchen.clearAllocationFilter',
+  validateJobFile: 'openKitchen.validateJobFile',
+  planJobFile: 'openKitchen.planJobFile',
+  runJobFile: 'openKitchen.runJobFile',
+  stopJobFile: 'openKitchen.stopJobFile',
 } as const;
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];
 

@@ -7,6 +7,8 @@
  * Run alone: node --import tsx --test --test-reporter=spec test/e2e/cluster.test.ts
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
@@ -17,6 +19,8 @@ import {
   launchBrowser,
   newPage,
   openWorkbench,
+  repoRoot,
+  runFromPalette,
   saveLogs,
   Screenshots,
   startBackend,
@@ -103,4 +107,35 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
     await zoneRow.click();
     await treeRow(p, 'Cluster', victim.Name).locator('.label-description', { hasText: /^down/ }).waitFor();
   });
+
+  await step('a job file runs from its CodeLens and its allocations appear', async (p) => {
+    fs.copyFileSync(path.join(repoRoot, 'jobs', 'web.nomad.hcl'), path.join(server.workspaceDir, 'web.nomad.hcl'));
+    await openFile(p, 'web.nomad.hcl');
+    await p.locator('.contentWidgets .codelens-decoration a', { hasText: 'Run' }).click();
+    await toast(p, /Job "web" submitted/).waitFor();
+    await collapsePane(p, 'Cluster');
+    await expandPane(p, 'Allocations');
+    await treeRow(p, 'Allocations', 'web').locator('.label-description', { hasText: /3 running/ }).first().waitFor();
+  });
+
+  await step('a syntax error in a job file shows as a problem on its line', async (p) => {
+    const broken = fs.readFileSync(path.join(repoRoot, 'jobs', 'web.nomad.hcl'), 'utf8').replace(/count = 3/, 'count = ');
+    const line = broken.split('\n').findIndex((l) => /count = $/.test(l)) + 1;
+    fs.writeFileSync(path.join(server.workspaceDir, 'broken.nomad.hcl'), broken);
+    await openFile(p, 'broken.nomad.hcl');
+    await p.locator('.contentWidgets .codelens-decoration a', { hasText: 'Validate' }).click();
+    await runFromPalette(p, 'View: Focus Problems');
+    const problem = p.locator('.markers-panel .monaco-list-row', { hasText: 'Invalid expression' });
+    await problem.waitFor();
+    assert.match(await problem.innerText(), new RegExp(`\\[Ln ${line}, Col \\d+\\]`));
+  });
 });
+
+/** Opens a workspace file through Quick Open, as a person would. */
+async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.locator(workbench.quickInputBox).fill(name);
+  await page.locator(workbench.quickInputRows, { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
+}

@@ -119,8 +119,8 @@ test('the palette hides commands that need a session when signed out', () => {
   assert.equal(palette.get(CommandId.copyValue), 'false');
 });
 
-test('activation is lazy: the URI handler plus what VS Code derives from contributions', () => {
-  assert.deepEqual(pkg.activationEvents, ['onUri']);
+test('activation is lazy: the URI handler, a workspace with job files (for their CodeLens), and what VS Code derives from contributions', () => {
+  assert.deepEqual(pkg.activationEvents, ['onUri', 'workspaceContains:**/*.nomad.hcl']);
   assert.deepEqual(contributes.authentication, [{ id: AuthProviderId, label: 'Open Kitchen' }]);
 });
 

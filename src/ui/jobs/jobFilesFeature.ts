@@ -1,0 +1,170 @@
+import * as vscode from 'vscode';
+import { ClusterHttpError } from '../../cluster';
+import type { NomadJob } from '../../cluster/schemas';
+import { formatPlan, isJobFile, jobBlockLine, problemsFromParseError, problemsFromValidation, type JobProblem } from '../../jobs';
+import { UserCancelledError } from '../commands/runCommand';
+import { CommandId } from '../ids';
+import type { Feature, Services } from '../services';
+
+const SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.nomad.hcl' }, { pattern: '**/*.nomad' }];
+const PLAN_SCHEME = 'open-kitchen-plan';
+
+/**
+ * Job files in the editor: CodeLens and commands Validate, Plan, Run, Stop against the
+ * attendee's cluster (through the tunnel). Nomad's parse and validation errors become
+ * diagnostics at their line and column; Plan opens a read-only document like `nomad job plan`;
+ * Run asks first when the plan would stop or replace running allocations.
+ */
+export class JobFilesFeature implements Feature {
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection('nomad');
+  private readonly plans = new Map<string, string>();
+  private readonly planChanged = new vscode.EventEmitter<vscode.Uri>();
+
+  constructor(private readonly services: Services) {}
+
+  register(context: vscode.ExtensionContext): void {
+    const { commands, cluster } = this.services;
+    const lensChanged = new vscode.EventEmitter<void>();
+    context.subscriptions.push(
+      this.diagnostics,
+      this.planChanged,
+      lensChanged,
+      cluster.onDidChange(() => lensChanged.fire()),
+      vscode.languages.registerCodeLensProvider(SELECTOR, {
+        onDidChangeCodeLenses: lensChanged.event,
+        provideCodeLenses: (doc) => {
+          const range = new vscode.Range(jobBlockLine(doc.getText()), 0, jobBlockLine(doc.getText()), 0);
+          if (cluster.state !== 'connected') {
+            return [new vscode.CodeLens(range, { title: '$(plug) Connect to run this job', command: CommandId.connect })];
+          }
+          return [
+            new vscode.CodeLens(range, { title: '$(check) Validate', command: CommandId.validateJobFile, arguments: [doc.uri] }),
+            new vscode.CodeLens(range, { title: '$(diff) Plan', command: CommandId.planJobFile, arguments: [doc.uri] }),
+            new vscode.CodeLens(range, { title: '$(play) Run', command: CommandId.runJobFile, arguments: [doc.uri] }),
+            new vscode.CodeLens(range, { title: '$(debug-stop) Stop', command: CommandId.stopJobFile, arguments: [doc.uri] }),
+          ];
+        },
+      }),
+      vscode.workspace.registerTextDocumentContentProvider(PLAN_SCHEME, {
+        onDidChange: this.planChanged.event,
+        provideTextDocumentContent: (uri) => this.plans.get(uri.toString()) ?? '',
+      }),
+      // A fixed file loses its stale diagnostics as soon as it changes; the next Validate re-checks.
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (isJobFile(e.document.fileName) && e.contentChanges.length) this.diagnostics.delete(e.document.uri);
+      }),
+      commands.register(CommandId.validateJobFile, (uri?: vscode.Uri) => this.validate(uri)),
+      commands.register(CommandId.planJobFile, (uri?: vscode.Uri) => this.plan(uri)),
+      commands.register(CommandId.runJobFile, (uri?: vscode.Uri) => this.run(uri)),
+      commands.register(CommandId.stopJobFile, (uri?: vscode.Uri) => this.stop(uri)),
+    );
+  }
+
+  private async document(uri?: vscode.Uri): Promise<vscode.TextDocument> {
+    const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    if (!target || !isJobFile(target.path)) throw new Error('Open a Nomad job file (*.nomad.hcl) first.');
+    return vscode.workspace.openTextDocument(target);
+  }
+
+  private nomad() {
+    const nomad = this.services.cluster.nomad;
+    if (!nomad || this.services.cluster.state !== 'connected') throw new Error('Not connected to your cluster. Connect first ("Open Kitchen: Connect to Cluster").');
+    return nomad;
+  }
+
+  /** Parses through the cluster (as `nomad job run` does); parse errors land as diagnostics. */
+  private async parse(doc: vscode.TextDocument): Promise<NomadJob | undefined> {
+    try {
+      const job = await this.nomad().parseJob(doc.getText());
+      this.diagnostics.delete(doc.uri);
+      return job;
+    } catch (err) {
+      if (err instanceof ClusterHttpError && err.status === 400) {
+        this.show(doc, problemsFromParseError(err.body));
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  private show(doc: vscode.TextDocument, problems: JobProblem[]): void {
+    this.diagnostics.set(
+      doc.uri,
+      problems.map((p) => {
+        const range = doc.validateRange(new vscode.Range(p.line, p.column, p.endLine, p.endColumn));
+        const d = new vscode.Diagnostic(range, p.message, p.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+        d.source = 'nomad';
+        return d;
+      }),
+    );
+    if (problems.some((p) => p.severity === 'error')) {
+      void vscode.window.showErrorMessage(`${vscode.workspace.asRelativePath(doc.uri)}: ${problems[0]!.message}`, 'Show Problems').then((c) => {
+        if (c) void vscode.commands.executeCommand('workbench.actions.view.problems');
+      });
+    }
+  }
+
+  /** Parse + validate; returns the job when it is valid. */
+  private async validated(doc: vscode.TextDocument): Promise<NomadJob | undefined> {
+    const job = await this.parse(doc);
+    if (!job) return undefined;
+    const res = await this.nomad().validateJob(job);
+    const problems = problemsFromValidation(res, jobBlockLine(doc.getText()));
+    if (problems.length) this.show(doc, problems);
+    return problems.some((p) => p.severity === 'error') ? undefined : job;
+  }
+
+  private async validate(uri?: vscode.Uri): Promise<boolean> {
+    const doc = await this.document(uri);
+    const job = await this.validated(doc);
+    if (job) void vscode.window.showInformationMessage(`Job "${job.ID}" is valid.`);
+    return Boolean(job);
+  }
+
+  private async plan(uri?: vscode.Uri): Promise<string | undefined> {
+    const doc = await this.document(uri);
+    const job = await this.validated(doc);
+    if (!job) return undefined;
+    const plan = await this.nomad().planJob(job, { diff: true });
+    const summary = formatPlan(job.ID, plan);
+    const planUri = vscode.Uri.from({ scheme: PLAN_SCHEME, path: `/Plan ${job.ID}.txt` });
+    this.plans.set(planUri.toString(), summary.text);
+    this.planChanged.fire(planUri);
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(planUri), { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
+    return summary.text;
+  }
+
+  private async run(uri?: vscode.Uri): Promise<string | undefined> {
+    const doc = await this.document(uri);
+    const job = await this.validated(doc);
+    if (!job) return undefined;
+    const nomad = this.nomad();
+    const plan = await nomad.planJob(job, { diff: true });
+    const summary = formatPlan(job.ID, plan);
+    if (summary.disruptive > 0) {
+      const ok = await vscode.window.showWarningMessage(
+        `Running "${job.ID}" stops or replaces ${summary.disruptive} running allocation(s).`,
+        { modal: true, detail: summary.text },
+        'Run Job',
+      );
+      if (ok !== 'Run Job') throw new UserCancelledError();
+    }
+    // EnforceIndex: refuse if someone changed the job since this plan.
+    const res = await nomad.registerJob(job, { enforceIndex: plan.JobModifyIndex });
+    const failed = Object.keys(plan.FailedTGAllocs ?? {});
+    void vscode.window.showInformationMessage(
+      `Job "${job.ID}" submitted (evaluation ${res.EvalID.slice(0, 8)}).${failed.length ? ` Not every allocation can be placed: see Plan for task group ${failed.join(', ')}.` : ''}`,
+    );
+    return res.EvalID;
+  }
+
+  private async stop(uri?: vscode.Uri): Promise<void> {
+    const doc = await this.document(uri);
+    const job = await this.parse(doc);
+    if (!job) return;
+    const ok = await vscode.window.showWarningMessage(`Stop job "${job.ID}"?`, { modal: true, detail: 'Its allocations stop; the job stays listed as dead until purged.' }, 'Stop Job');
+    if (ok !== 'Stop Job') throw new UserCancelledError();
+    await this.nomad().stopJob(job.ID, { namespace: job.Namespace ?? undefined });
+    void vscode.window.showInformationMessage(`Job "${job.ID}" is stopping.`);
+  }
+}
