@@ -11,6 +11,7 @@ import { ClusterViewsFeature } from './ui/cluster/clusterViews';
 import { CommandRunner } from './ui/commands/runCommand';
 import { ConnectionFeature } from './ui/connection/connectionFeature';
 import { JobFilesFeature } from './ui/jobs/jobFilesFeature';
+import { LabsFeature } from './ui/labs/labsFeature';
 import { EnvironmentFeature } from './ui/environment/environmentFeature';
 import { GeneralFeature } from './ui/general/generalFeature';
 import { Keychain } from './ui/keychain';
@@ -48,6 +49,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     connection,
     new ClusterViewsFeature(services),
     new JobFilesFeature(services),
+    new LabsFeature(services),
     new PlaceholderViewsFeature(services),
   ]) {
     feature.register(context);

@@ -33,6 +33,8 @@ export interface EnvNode {
   /** What Copy Value puts on the clipboard. */
   copyValue?: string;
   action?: NodeAction;
+  /** A command with arguments run on click, for nodes whose action needs data (e.g. which step). */
+  command?: { command: string; title: string; arguments?: unknown[] };
 }
 
 interface StatusLook {

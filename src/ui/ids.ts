@@ -30,6 +30,13 @@ export const CommandId = {
   planJobFile: 'openKitchen.planJobFile',
   runJobFile: 'openKitchen.runJobFile',
   stopJobFile: 'openKitchen.stopJobFile',
+  startLab: 'openKitchen.startLab',
+  openLabStep: 'openKitchen.openLabStep',
+  checkStep: 'openKitchen.checkStep',
+  showHint: 'openKitchen.showHint',
+  showSolution: 'openKitchen.showSolution',
+  nextStep: 'openKitchen.nextStep',
+  resetLab: 'openKitchen.resetLab',
 } as const;
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];
 

@@ -39,6 +39,11 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
   const browser = await launchBrowser(teardown);
   const { page, consoleLines } = await newPage(browser, teardown);
   const invite = demo.invites[0]!;
+  // The attendee's workspace holds a job file and a broken copy before VS Code opens it.
+  const webJob = fs.readFileSync(path.join(repoRoot, 'jobs', 'web.nomad.hcl'), 'utf8');
+  const brokenJob = webJob.replace(/count = 3/, 'count = ');
+  fs.writeFileSync(path.join(server.workspaceDir, 'web.nomad.hcl'), webJob);
+  fs.writeFileSync(path.join(server.workspaceDir, 'broken.nomad.hcl'), brokenJob);
 
   let broken: string | undefined;
   const step = async (name: string, fn: (page: Page) => Promise<void>) =>
@@ -109,7 +114,6 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
   });
 
   await step('a job file runs from its CodeLens and its allocations appear', async (p) => {
-    fs.copyFileSync(path.join(repoRoot, 'jobs', 'web.nomad.hcl'), path.join(server.workspaceDir, 'web.nomad.hcl'));
     await openFile(p, 'web.nomad.hcl');
     await p.locator('.contentWidgets .codelens-decoration a', { hasText: 'Run' }).click();
     await toast(p, /Job "web" submitted/).waitFor();
@@ -119,15 +123,32 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
   });
 
   await step('a syntax error in a job file shows as a problem on its line', async (p) => {
-    const broken = fs.readFileSync(path.join(repoRoot, 'jobs', 'web.nomad.hcl'), 'utf8').replace(/count = 3/, 'count = ');
-    const line = broken.split('\n').findIndex((l) => /count = $/.test(l)) + 1;
-    fs.writeFileSync(path.join(server.workspaceDir, 'broken.nomad.hcl'), broken);
+    const line = brokenJob.split('\n').findIndex((l) => /count = $/.test(l)) + 1;
     await openFile(p, 'broken.nomad.hcl');
     await p.locator('.contentWidgets .codelens-decoration a', { hasText: 'Validate' }).click();
     await runFromPalette(p, 'View: Focus Problems');
     const problem = p.locator('.markers-panel .monaco-list-row', { hasText: 'Invalid expression' });
     await problem.waitFor();
     assert.match(await problem.innerText(), new RegExp(`\\[Ln ${line}, Col \\d+\\]`));
+  });
+
+  await step('the Labs view lists the workshop labs; Start Lab opens the first step beside the editor', async (p) => {
+    await collapsePane(p, 'Allocations');
+    await expandPane(p, 'Labs');
+    await treeRow(p, 'Labs', 'Connect and explore your cluster').locator('.label-description', { hasText: /^0\/3 · 15 min/ }).waitFor();
+    await treeRow(p, 'Labs', 'Deploy Consul').or(treeRow(p, 'Labs', 'Consul')).first().waitFor();
+    await runFromPalette(p, 'Open Kitchen: Start Lab');
+    await p.locator(workbench.quickInputRows, { hasText: 'Connect and explore your cluster' }).first().click();
+    await p.locator('.tabs-container .tab', { hasText: 'Connect and explore your cluster · 1/3' }).waitFor();
+    await treeRow(p, 'Labs', 'Connect and explore your cluster').click();
+    await treeRow(p, 'Labs', '1. Look around and run a first job').locator('.label-description', { hasText: 'current step' }).waitFor();
+  });
+
+  await step('Check Step checks the cluster and explains what is still missing', async (p) => {
+    await runFromPalette(p, 'Open Kitchen: Check Step');
+    await toast(p, /^(✓|Not yet:)/).waitFor();
+    const text = await toast(p, /^(✓|Not yet:)/).first().innerText();
+    assert.match(text, /inventory/i, `the check names what it looked at: ${text}`);
   });
 });
 

@@ -27,7 +27,15 @@ export class ClusterViewsFeature implements Feature {
     const connectionView = (): ConnectionView => ({ state: cluster.state, error: cluster.lastError });
     const dirty = { cluster: true, allocations: true };
     const render = () => {
-      const snapshot = cluster.model?.snapshot();
+      // Signed out: empty trees, so the views' welcome content explains them.
+      const signedIn = this.services.sessionContext.current.kind === 'signedIn';
+      const snapshot = signedIn ? cluster.model?.snapshot() : undefined;
+      if (!signedIn) {
+        if (clusterView.visible) clusterTree.setRoots([]);
+        if (allocView.visible) allocTree.setRoots([]);
+        dirty.cluster = dirty.allocations = true;
+        return;
+      }
       if (clusterView.visible && dirty.cluster) {
         clusterTree.setRoots(buildClusterNodes(connectionView(), snapshot));
         dirty.cluster = false;
@@ -81,6 +89,7 @@ export class ClusterViewsFeature implements Feature {
       allocView,
       ...commands,
       cluster.onDidChange(follow),
+      this.services.sessionContext.onDidChange(() => schedule({ cluster: true, allocations: true })),
       clusterView.onDidChangeVisibility(() => render()),
       allocView.onDidChangeVisibility(() => render()),
       // Ages in descriptions ("4m") go stale; refresh them while the view is on screen.

@@ -10,7 +10,7 @@ export class PlaceholderViewsFeature implements Feature {
 
   register(context: vscode.ExtensionContext): void {
     const { watcher, sessionContext } = this.services;
-    const views = [ViewId.labs, ViewId.organizer];
+    const views = [ViewId.organizer];
     const providers = views.map((id) => {
       const provider = new PresentedTreeProvider(id);
       context.subscriptions.push(provider, vscode.window.createTreeView(id, { treeDataProvider: provider }));

@@ -32,6 +32,7 @@ export function toTreeItem(node: PresentedNode, viewId: string): vscode.TreeItem
     item.iconPath = new vscode.ThemeIcon(node.icon.id, node.icon.color ? new vscode.ThemeColor(node.icon.color) : undefined);
   }
   if (node.action) item.command = { ...ACTIONS[node.action] };
+  if (node.command) item.command = { ...node.command };
   return item;
 }
 
