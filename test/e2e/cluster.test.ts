@@ -28,6 +28,7 @@ import {
   Teardown,
   toast,
   treeRow,
+  treeRows,
   workbench,
 } from './harness';
 
@@ -120,6 +121,20 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
     await collapsePane(p, 'Cluster');
     await expandPane(p, 'Allocations');
     await treeRow(p, 'Allocations', 'web').locator('.label-description', { hasText: /3 running/ }).first().waitFor();
+  });
+
+  await step('Show Logs on an allocation streams its stdout into an output channel', async (p) => {
+    const row = treeRows(p, 'Allocations').filter({ has: p.locator('.label-description', { hasText: /^running · nomad-client/ }) }).filter({ has: p.locator('.label-name', { hasText: /\[[0-2]\]$/ }) });
+    await row.first().click({ button: 'right' });
+    // VS Code's context menu acts on mouse-up over a hovered item; the keyboard is steadier.
+    await p.locator('.context-view .monaco-menu .action-label', { hasText: 'Show Logs' }).waitFor();
+    await p.keyboard.press('ArrowDown');
+    await p.keyboard.press('Enter');
+    await p.locator(workbench.quickInputRows, { hasText: 'stdout' }).first().click();
+    const output = p.locator('.part.panel .monaco-editor .view-lines .view-line');
+    await output.filter({ hasText: /\S/ }).first().waitFor();
+    await shots.take(p, 'allocation logs');
+    await runFromPalette(p, 'View: Hide Panel');
   });
 
   await step('a syntax error in a job file shows as a problem on its line', async (p) => {
