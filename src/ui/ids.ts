@@ -37,6 +37,10 @@ export const CommandId = {
   showSolution: 'openKitchen.showSolution',
   nextStep: 'openKitchen.nextStep',
   resetLab: 'openKitchen.resetLab',
+  simulateZoneOutage: 'openKitchen.simulateZoneOutage',
+  restoreZone: 'openKitchen.restoreZone',
+  repushImageTags: 'openKitchen.repushImageTags',
+  enableDockerVolumes: 'openKitchen.enableDockerVolumes',
 } as const;
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];
 

@@ -165,6 +165,15 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
     const text = await toast(p, /^(✓|Not yet:)/).first().innerText();
     assert.match(text, /inventory/i, `the check names what it looked at: ${text}`);
   });
+
+  await step('Simulate Zone Outage (the zone-outage lab) takes a zone down, and the Cluster view shows it', async (p) => {
+    await runFromPalette(p, 'Open Kitchen: Simulate Zone Outage');
+    await p.locator(workbench.quickInputRows, { hasText: 'europe-west1-b' }).first().click();
+    await toast(p, 'Zone europe-west1-b is down').waitFor();
+    await collapsePane(p, 'Labs');
+    await expandPane(p, 'Cluster');
+    await treeRow(p, 'Cluster', 'europe-west1-b').filter({ has: p.locator('.label-description', { hasText: /^0 of 3 ready, 3 down/ }) }).waitFor();
+  });
 });
 
 /** Opens a workspace file through Quick Open, as a person would. */

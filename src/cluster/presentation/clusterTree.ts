@@ -56,7 +56,7 @@ function reconnectBanner(connection: ConnectionView): EnvNode[] {
   return [
     {
       id: 'reconnecting',
-      label: reconnecting ? 'Reconnecting…' : 'Disconnected',
+      label: connection.state === 'connecting' ? 'Connecting…' : reconnecting ? 'Reconnecting…' : 'Disconnected',
       description: `${connection.error ? firstLine(connection.error) + '; ' : ''}showing what was last seen`,
       tooltip: `${connection.error ?? ''}\n\nClick to ${reconnecting ? 'retry now' : 'connect'}.`.trim(),
       icon: { id: reconnecting ? 'sync~spin' : 'debug-disconnect', color: WARN },

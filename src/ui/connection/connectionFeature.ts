@@ -16,6 +16,8 @@ interface Live {
   nomad: NomadClient;
   consul: ConsulClient;
   model: ClusterModel;
+  /** The model runs from the first successful connect on; before that there is nothing to show. */
+  started: boolean;
   subscriptions: vscode.Disposable[];
 }
 
@@ -50,7 +52,7 @@ export class ConnectionFeature implements Feature, ClusterConnection, vscode.Dis
     return this._lastError;
   }
   get model(): ClusterModel | undefined {
-    return this.live?.model;
+    return this.live?.started ? this.live.model : undefined;
   }
   get nomad(): NomadClient | undefined {
     return this.live?.nomad;
@@ -135,7 +137,7 @@ export class ConnectionFeature implements Feature, ClusterConnection, vscode.Dis
     const nomad = new NomadClient({ baseUrl: `http://${c.nomad.host}:${c.nomad.port}`, agent: tunnel.createAgent('nomad'), token: c.nomadToken ?? undefined, log });
     const consul = new ConsulClient({ baseUrl: `http://${c.consul.host}:${c.consul.port}`, agent: tunnel.createAgent('consul'), token: c.consulToken ?? undefined, log });
     const model = new ClusterModel({ nomad, consul, connection: tunnel, log });
-    const live: Live = { identity, tunnel, nomad, consul, model, subscriptions: [] };
+    const live: Live = { identity, tunnel, nomad, consul, model, started: false, subscriptions: [] };
     this.live = live;
     live.subscriptions.push(toDisposable(tunnel.onDidChangeState((e) => this.onTunnelState(e))));
     log.info(`Connecting to ${c.bastion.user}@${c.bastion.host}:${c.bastion.port} (host key ${c.bastion.hostKeyFingerprint})`);
@@ -148,6 +150,7 @@ export class ConnectionFeature implements Feature, ClusterConnection, vscode.Dis
     }
     if (this.live !== live) return;
     model.start();
+    live.started = true;
     this.updateEnvironmentVariables(c.nomadToken, c.consulToken);
     this.changed.fire();
   }

@@ -8,6 +8,7 @@ import { UserCancelledError } from '../commands/runCommand';
 import { CommandId, ViewId } from '../ids';
 import type { Feature, Services } from '../services';
 import { PresentedTreeProvider } from '../views/presentedTree';
+import { labClusterCommands } from './labClusterCommands';
 
 /**
  * The Labs view, the step panel and the lab commands. Labs come from the workspace's `labs/`
@@ -116,6 +117,7 @@ export class LabsFeature implements Feature {
       commands.register(CommandId.showSolution, (labId?: string) => this.showSolution(labId)),
       commands.register(CommandId.nextStep, (labId?: string) => this.nextStep(labId)),
       commands.register(CommandId.resetLab, (labId?: string) => this.resetLab(labId)),
+      ...labClusterCommands(this.services),
     );
     void setup();
   }

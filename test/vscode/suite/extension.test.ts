@@ -138,7 +138,7 @@ describe('Open Kitchen in the extension host', () => {
     // The Cluster view says what it is waiting for, or (stack ready, tunnel up) shows the cluster.
     const cluster = await readTree('openKitchen.cluster');
     assert.ok(cluster.length >= 1);
-    assert.ok(['Waiting for your stack', 'Connecting…', 'Nomad servers'].includes(cluster[0].label), `first Cluster row: ${cluster[0].label}`);
+    assert.ok(['Waiting for your stack', 'Connecting…', 'Reconnecting…', 'Nomad servers'].includes(cluster[0].label), `first Cluster row: ${cluster[0].label}`);
   });
 
   it('Refresh Environment keeps the environment on show', async () => {
