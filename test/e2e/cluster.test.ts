@@ -9,7 +9,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
   activityBarEntry,
@@ -21,8 +21,8 @@ import {
   openWorkbench,
   repoRoot,
   runFromPalette,
-  saveLogs,
   Screenshots,
+  Walkthrough,
   startBackend,
   startVSCode,
   Teardown,
@@ -46,20 +46,9 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
   fs.writeFileSync(path.join(server.workspaceDir, 'web.nomad.hcl'), webJob);
   fs.writeFileSync(path.join(server.workspaceDir, 'broken.nomad.hcl'), brokenJob);
 
-  let broken: string | undefined;
-  const step = async (name: string, fn: (page: Page) => Promise<void>) =>
-    t.test(name, { skip: broken ? `an earlier step failed (${broken})` : undefined }, async (st: TestContext) => {
-      try {
-        await fn(page);
-        await shots.take(page, name);
-      } catch (err) {
-        broken = name;
-        await shots.take(page, `FAILED ${name}`).catch(() => undefined);
-        saveLogs(server, shots);
-        if (consoleLines.length) st.diagnostic(`page console (last 30):\n${consoleLines.slice(-30).join('\n')}`);
-        throw err;
-      }
-    });
+  // The steps build on each other; after a failure the rest are skipped.
+  const walk = new Walkthrough(t, page, server, shots, consoleLines);
+  const step = (name: string, fn: (page: Page) => Promise<void>) => walk.step(name, fn);
 
   const [stack] = await demo.settled();
   assert.equal(stack?.status, 'ready', `the demo stack is ${stack?.status}: ${stack?.statusMessage}`);

@@ -199,6 +199,39 @@ export class Screenshots {
 }
 
 /**
+ * Steps of one walk-through that build on each other: each is a subtest with a screenshot;
+ * after a failure the rest are skipped (not piled up as noise), and the failure leaves a
+ * screenshot, code-server's logs and the page console.
+ */
+export class Walkthrough {
+  /** The step that failed, if any. */
+  broken: string | undefined;
+
+  constructor(
+    private readonly t: TestContext,
+    private readonly page: Page,
+    private readonly server: CodeServer,
+    private readonly shots: Screenshots,
+    private readonly consoleLines: string[],
+  ) {}
+
+  step(name: string, fn: (page: Page) => Promise<void>): Promise<void> {
+    return this.t.test(name, { skip: this.broken ? `an earlier step failed (${this.broken})` : undefined }, async (st: TestContext) => {
+      try {
+        await fn(this.page);
+        await this.shots.take(this.page, name);
+      } catch (err) {
+        this.broken = name;
+        await this.shots.take(this.page, `FAILED ${name}`).catch(() => undefined);
+        saveLogs(this.server, this.shots);
+        if (this.consoleLines.length) st.diagnostic(`page console (errors and warnings, last 30):\n${this.consoleLines.slice(-30).join('\n')}`);
+        throw err;
+      }
+    });
+  }
+}
+
+/**
  * Copies code-server's logs (server, extension host, the extension's output channel) next to the
  * screenshots, for a failed run: the temporary folders are gone after teardown.
  */

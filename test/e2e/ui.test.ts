@@ -9,7 +9,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DEMO_TITLE } from '../../src/cli/demoBackend';
 import {
@@ -19,8 +19,8 @@ import {
   newPage,
   openWorkbench,
   runFromPalette,
-  saveLogs,
   Screenshots,
+  Walkthrough,
   startBackend,
   startVSCode,
   Teardown,
@@ -43,21 +43,9 @@ test('Open Kitchen in VS Code: sign in, see the environment, run commands, sign 
   const { page, consoleLines } = await newPage(browser, teardown);
   const ada = demo.invites[0];
 
-  // The steps build on each other; after a failure the rest are skipped, not piled up as noise.
-  let broken: string | undefined;
-  const step = async (name: string, fn: (page: Page) => Promise<void>) =>
-    t.test(name, { skip: broken ? `an earlier step failed (${broken})` : undefined }, async (st: TestContext) => {
-      try {
-        await fn(page);
-        await shots.take(page, name);
-      } catch (err) {
-        broken = name;
-        await shots.take(page, `FAILED ${name}`).catch(() => undefined);
-        saveLogs(server, shots);
-        if (consoleLines.length) st.diagnostic(`page console (errors and warnings, last 30):\n${consoleLines.slice(-30).join('\n')}`);
-        throw err;
-      }
-    });
+  // The steps build on each other; after a failure the rest are skipped.
+  const walk = new Walkthrough(t, page, server, shots, consoleLines);
+  const step = (name: string, fn: (page: Page) => Promise<void>) => walk.step(name, fn);
 
   await step('workbench loads with the Open Kitchen activity-bar entry', async (p) => {
     await openWorkbench(p, server.workbenchUrl());
@@ -144,7 +132,7 @@ test('Open Kitchen in VS Code: sign in, see the environment, run commands, sign 
 
   await t.test(
     'F1 → Open Kitchen: Copy SSH Command saves the key (after asking) and copies a pinned ssh command',
-    { skip: broken ? `an earlier step failed (${broken})` : undefined },
+    { skip: walk.broken ? `an earlier step failed (${walk.broken})` : undefined },
     async (st) => {
       if (settled?.status !== 'ready') {
         st.skip(`the demo stack is ${settled?.status ?? 'unknown'}: ${settled?.statusMessage ?? ''}`.replace(/\s+/g, ' ').slice(0, 160));
@@ -163,7 +151,7 @@ test('Open Kitchen in VS Code: sign in, see the environment, run commands, sign 
         assert.match(copied, /StrictHostKeyChecking=yes/);
         assert.ok(fs.existsSync(path.join(server.home, '.ssh', 'open-kitchen')), 'no key folder under ~/.ssh/open-kitchen');
       } catch (err) {
-        broken = 'Copy SSH Command';
+        walk.broken = 'Copy SSH Command';
         await shots.take(page, 'FAILED copy ssh command').catch(() => undefined);
         throw err;
       }
