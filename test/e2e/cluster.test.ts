@@ -155,6 +155,26 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
     assert.match(text, /inventory/i, `the check names what it looked at: ${text}`);
   });
 
+  await step('Show Hint gives the first hint; Show Solution asks first', async (p) => {
+    await runFromPalette(p, 'Open Kitchen: Show Hint');
+    await toast(p, /^Hint 1 of \d+:/).waitFor();
+    await runFromPalette(p, 'Open Kitchen: Show Solution');
+    const dialog = p.locator(workbench.dialog);
+    await dialog.getByText('Show the solution?').waitFor();
+    await shots.take(p, 'show solution asks first');
+    await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Show Solution$/ }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  await step('doing the step in the cluster checks it by itself: the next step becomes current', async (p) => {
+    // The attendee runs the inventory job (here straight at the lab cluster, as `nomad job run` would).
+    const hcl = fs.readFileSync(path.join(repoRoot, 'jobs', 'inventory.nomad.hcl'), 'utf8');
+    const parsed = await fetch(`${nomad}/v1/jobs/parse`, { method: 'POST', body: JSON.stringify({ JobHCL: hcl, Canonicalize: true }) });
+    const run = await fetch(`${nomad}/v1/jobs`, { method: 'POST', body: JSON.stringify({ Job: await parsed.json() }) });
+    assert.equal(run.status, 200, await run.text());
+    await treeRow(p, 'Labs', '2. Take a client out of scheduling').locator('.label-description', { hasText: 'current step' }).waitFor();
+  });
+
   await step('Simulate Zone Outage (the zone-outage lab) takes a zone down, and the Cluster view shows it', async (p) => {
     await runFromPalette(p, 'Open Kitchen: Simulate Zone Outage');
     await p.locator(workbench.quickInputRows, { hasText: 'europe-west1-b' }).first().click();

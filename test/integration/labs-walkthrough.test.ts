@@ -33,26 +33,54 @@ interface Stack {
   workspace: string;
   reader: ClusterReader;
   applier: SolutionApplier;
+  close(): Promise<void>;
 }
 
-async function freshStack(): Promise<Stack> {
-  const cluster = await startLabCluster({ host: '127.0.0.1', nomadPort: 0, consulPort: 0, name: 'labs-walkthrough' });
-  const workspace = mkdtempSync(path.join(tmpdir(), 'labs-walkthrough-'));
+/**
+ * A fresh lab cluster reached as the extension reaches a stack: through an ssh2 bastion and the
+ * TunnelManager's HTTP agents (the host part of the URLs only names the Host header).
+ */
+async function freshStack(name = 'labs-walkthrough'): Promise<Stack> {
+  const cluster = await startLabCluster({ host: '127.0.0.1', nomadPort: 0, consulPort: 0, name });
+  const workspace = mkdtempSync(path.join(tmpdir(), `${name}-`));
   // The attendee's workspace: solutions edit job files, so each stack gets its own copy.
   cpSync(path.join(root, 'jobs'), path.join(workspace, 'jobs'), { recursive: true });
-  const nomad = { baseUrl: cluster.nomadUrl };
-  const consul = { baseUrl: cluster.consulUrl };
+  const hostKey = generateKeyPair('host');
+  const attendee = generateKeyPair('attendee');
+  const user = os.userInfo().username;
+  const bastion = await startBastion({
+    kind: 'ssh2',
+    host: '127.0.0.1',
+    port: 0,
+    hostPrivateKey: hostKey.privateKey,
+    authorizedPublicKey: attendee.publicKey,
+    user,
+    permit: [
+      { host: '127.0.0.1', port: cluster.nomadPort },
+      { host: '127.0.0.1', port: cluster.consulPort },
+    ],
+    dir: path.join(workspace, '.bastion'),
+  });
+  const tunnel = new TunnelManager({
+    bastion: { host: '127.0.0.1', port: bastion.port, user, hostKeyFingerprint: hostKey.fingerprint },
+    privateKey: attendee.privateKey,
+    targets: { nomad: { host: '127.0.0.1', port: cluster.nomadPort }, consul: { host: '127.0.0.1', port: cluster.consulPort } },
+  });
+  await tunnel.connect();
+  const nomad = { baseUrl: 'http://nomad', agent: tunnel.createAgent('nomad') };
+  const consul = { baseUrl: 'http://consul', agent: tunnel.createAgent('consul') };
   return {
     cluster,
     workspace,
     reader: createHttpClusterReader({ nomad, consul, workspaceRoot: workspace }),
-    applier: createHttpSolutionApplier({ nomad, consul, labAdminUrl: cluster.adminUrl, workspaceRoot: workspace }),
+    applier: createHttpSolutionApplier({ nomad, consul, labAdminUrl: 'http://nomad/_lab', workspaceRoot: workspace }),
+    close: async () => {
+      await tunnel.dispose();
+      await bastion.close();
+      await cluster.close();
+      rmSync(workspace, { recursive: true, force: true });
+    },
   };
-}
-
-async function closeStack(s: Stack): Promise<void> {
-  await s.cluster.close();
-  rmSync(s.workspace, { recursive: true, force: true });
 }
 
 /** Prerequisites first (depth-first, each once), then the lab itself. */
@@ -89,13 +117,13 @@ const firstExplanations: Record<string, RegExp> = {
   'next-steps': /jobs\/cache-vault\.nomad\.hcl does not exist/,
 };
 
-test('every lab: the first check fails with an explanation, and the solutions make every check pass', async (t) => {
+test('every lab, through the SSH tunnel: the first check fails with an explanation, and the solutions make every check pass', async (t) => {
   const { labs, problems } = await loaded;
   assert.deepEqual(problems.map(formatProblem), []);
   for (const lab of labs) {
     await t.test(lab.id, async (st) => {
       const s = await freshStack();
-      st.after(() => closeStack(s));
+      st.after(() => s.close());
       const chain = withPrerequisites(lab, labs);
       for (const pre of chain.slice(0, -1)) await walk(pre, s);
 
@@ -150,6 +178,7 @@ test('through the SSH tunnel (ssh2 bastion), as the extension reaches a stack: t
     workspace: dir,
     reader: createHttpClusterReader({ nomad, consul, workspaceRoot: dir }),
     applier: createHttpSolutionApplier({ nomad, consul, labAdminUrl: 'http://nomad/_lab', workspaceRoot: dir }),
+    close: async () => undefined,
   };
   const lab = labs.find((l) => l.id === 'consul-system-job')!;
   for (const pre of withPrerequisites(lab, labs).slice(0, -1)) await walk(pre, s);

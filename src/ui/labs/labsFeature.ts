@@ -87,11 +87,13 @@ export class LabsFeature implements Feature {
         if (!c || cluster.state !== 'connected') return;
         for (const lab of this.labs) {
           if (c.status(lab.id) !== 'in-progress') continue;
+          // The step being checked, before a pass moves the lab on to the next one.
+          const checked = c.current(lab.id)?.step.id;
           void c.check(lab.id).then(
             (result) => {
-              const cur = c.current(lab.id);
               if (result.ok) log.info(`Lab "${lab.title}": step passed by itself (${result.summary})`);
-              if (cur) this.lastResult.set(`${lab.id}/${cur.step.id}`, result);
+              if (checked) this.lastResult.set(`${lab.id}/${checked}`, result);
+              this.renderPanel();
             },
             (err: Error) => log.debug(`auto-check of ${lab.id}: ${err.message}`),
           );
