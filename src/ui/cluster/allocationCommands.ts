@@ -4,7 +4,6 @@ import { UserCancelledError } from '../commands/runCommand';
 import { CommandId } from '../ids';
 import type { Services } from '../services';
 import type { PresentedNode } from '../views/presentedTree';
-import { targetOf } from './clusterViews';
 
 interface FilterAccess {
   getFilter(): AllocationFilter;
@@ -155,4 +154,12 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
       },
     },
   ];
+}
+
+/** The allocation or job a context-menu command was invoked on. */
+function targetOf(node: PresentedNode | undefined): { kind: 'alloc' | 'job'; id: string } | undefined {
+  if (!node) return undefined;
+  if (node.id.startsWith('alloc/')) return { kind: 'alloc', id: node.id.slice('alloc/'.length) };
+  if (node.id.startsWith('job/') && !node.id.includes('/group/')) return { kind: 'job', id: node.id.slice('job/'.length) };
+  return undefined;
 }

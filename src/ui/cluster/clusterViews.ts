@@ -4,7 +4,7 @@ import type { ClusterModel } from '../../cluster';
 import { setContext } from '../context';
 import { ContextKey, ViewId } from '../ids';
 import type { Feature, Services } from '../services';
-import { PresentedTreeProvider, type PresentedNode } from '../views/presentedTree';
+import { PresentedTreeProvider } from '../views/presentedTree';
 import { allocationCommands } from './allocationCommands';
 
 /**
@@ -109,12 +109,3 @@ function disposableInterval(fn: () => unknown, ms: number): vscode.Disposable {
   const handle = setInterval(fn, ms);
   return { dispose: () => clearInterval(handle) };
 }
-
-/** The allocation or job a context-menu command was invoked on. */
-export function targetOf(node: PresentedNode | undefined): { kind: 'alloc' | 'job'; id: string } | undefined {
-  if (!node) return undefined;
-  if (node.id.startsWith('alloc/')) return { kind: 'alloc', id: node.id.slice('alloc/'.length) };
-  if (node.id.startsWith('job/') && !node.id.includes('/group/')) return { kind: 'job', id: node.id.slice('job/'.length) };
-  return undefined;
-}
-
