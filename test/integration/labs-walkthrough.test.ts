@@ -141,45 +141,8 @@ test('every lab, through the SSH tunnel: the first check fails with an explanati
 
 test('through the SSH tunnel (ssh2 bastion), as the extension reaches a stack: the Consul lab end to end', async (t) => {
   const { labs } = await loaded;
-  const cluster = await startLabCluster({ host: '127.0.0.1', nomadPort: 0, consulPort: 0, name: 'labs-tunnel' });
-  t.after(() => cluster.close());
-  const dir = mkdtempSync(path.join(tmpdir(), 'labs-tunnel-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync(path.join(root, 'jobs'), path.join(dir, 'jobs'), { recursive: true });
-  const hostKey = generateKeyPair('host');
-  const attendee = generateKeyPair('attendee');
-  const user = os.userInfo().username;
-  const bastion = await startBastion({
-    kind: 'ssh2',
-    host: '127.0.0.1',
-    port: 0,
-    hostPrivateKey: hostKey.privateKey,
-    authorizedPublicKey: attendee.publicKey,
-    user,
-    permit: [
-      { host: '127.0.0.1', port: cluster.nomadPort },
-      { host: '127.0.0.1', port: cluster.consulPort },
-    ],
-    dir: path.join(dir, 'bastion'),
-  });
-  t.after(() => bastion.close());
-  const tunnel = new TunnelManager({
-    bastion: { host: '127.0.0.1', port: bastion.port, user, hostKeyFingerprint: hostKey.fingerprint },
-    privateKey: attendee.privateKey,
-    targets: { nomad: { host: '127.0.0.1', port: cluster.nomadPort }, consul: { host: '127.0.0.1', port: cluster.consulPort } },
-  });
-  t.after(() => tunnel.dispose());
-  await tunnel.connect();
-  // The host part only names the Host header: every request goes through the tunnel's agent.
-  const nomad = { baseUrl: 'http://nomad', agent: tunnel.createAgent('nomad') };
-  const consul = { baseUrl: 'http://consul', agent: tunnel.createAgent('consul') };
-  const s: Stack = {
-    cluster,
-    workspace: dir,
-    reader: createHttpClusterReader({ nomad, consul, workspaceRoot: dir }),
-    applier: createHttpSolutionApplier({ nomad, consul, labAdminUrl: 'http://nomad/_lab', workspaceRoot: dir }),
-    close: async () => undefined,
-  };
+  const s = await freshStack('labs-tunnel');
+  t.after(() => s.close());
   const lab = labs.find((l) => l.id === 'consul-system-job')!;
   for (const pre of withPrerequisites(lab, labs).slice(0, -1)) await walk(pre, s);
   const first = await evaluateCheck(lab.steps[0].check, s.reader);
