@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { AttendeeSession, EnvironmentWatcher, SessionStore } from './attendee';
 import { SessionContext } from './ui/auth/sessionContext';
+import { AllocationsFeature } from './ui/allocations/allocationsFeature';
 import { AuthFeature } from './ui/auth/authFeature';
 import { defaultSshFilesDir } from './ui/auth/signOut';
 import { ClusterViewsFeature } from './ui/cluster/clusterViews';
@@ -48,6 +49,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     new EnvironmentFeature(services),
     connection,
     new ClusterViewsFeature(services),
+    new AllocationsFeature(services),
     new JobFilesFeature(services),
     new LabsFeature(services),
     new PlaceholderViewsFeature(services),

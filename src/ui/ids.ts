@@ -26,6 +26,7 @@ export const CommandId = {
   openAllocationInNomadUi: 'openKitchen.openAllocationInNomadUi',
   filterAllocations: 'openKitchen.filterAllocations',
   clearAllocationFilter: 'openKitchen.clearAllocationFilter',
+  showMoreAllocations: 'openKitchen.showMoreAllocations',
   validateJobFile: 'openKitchen.validateJobFile',
   planJobFile: 'openKitchen.planJobFile',
   runJobFile: 'openKitchen.runJobFile',

@@ -7,7 +7,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ClusterHttpError, NomadClient } from '../../src/cluster';
+import { ClusterHttpError, ClusterModel, NomadClient } from '../../src/cluster';
+import { allocationNode, allocationRoots, groupAllocations, jobGroups, jobNode } from '../../src/cluster/presentation';
 import { formatPlan, isJobFile, jobBlockLine, problemsFromParseError, problemsFromValidation } from '../../src/jobs';
 import { startLabCluster, type LabCluster } from '../../src/labcluster';
 
@@ -62,23 +63,39 @@ describe('job files against the lab cluster', () => {
   test('a job too big for every node plans as a placement failure, worded like nomad job plan', async () => {
     const huge = jobText('web.nomad.hcl').replace(/memory\s*=\s*64/, 'memory = 900000');
     const job = await nomad.parseJob(huge);
-    const text = formatPlan(job.ID, await nomad.planJob(job)).text;
+    const text = formatPlan(job.ID, await nomad.planJob(job, { diff: true })).text;
     assert.match(text, /^\+ Job: "web"/);
     assert.match(text, /- WARNING: Failed to place all allocations\./);
-    assert.match(text, /Dimension "memory" exhausted on \d+ nodes/);
+    assert.match(text, /\n {2}Task Group "web" \(failed to place 3 allocations\):\n {4}\* Resources exhausted on \d+ nodes\n {4}\* Dimension "memory" exhausted on \d+ nodes\n/);
   });
 
-  test('a valid file plans cleanly, runs, and a changed file plans as a destructive update', async () => {
+  test('a valid file plans cleanly, runs, shows in the Allocations view, and a change plans as a destructive update', async (t) => {
+    const model = new ClusterModel({ nomad, useEventStream: true });
+    model.start();
+    t.after(() => model.dispose());
     const job = await nomad.parseJob(jobText('web.nomad.hcl'));
-    const first = formatPlan(job.ID, await nomad.planJob(job));
-    assert.match(first.text, /Task Group: "web" \(3 create\)/);
+    const first = formatPlan(job.ID, await nomad.planJob(job, { diff: true }));
+    assert.match(first.text, /^\+ Job: "web"\n\+ Task Group: "web" \(3 create\)\n {2}\+ Task: "http-echo" \(forces create\)\n/);
     assert.match(first.text, /- All tasks successfully allocated\./);
     assert.equal(first.disruptive, 0);
-    await nomad.registerJob(job);
-    await waitUntil(async () => (await nomad.jobAllocations('web')).filter((a) => a.ClientStatus === 'running').length === 3);
+    await nomad.registerJob(job, { enforceIndex: (await nomad.planJob(job)).JobModifyIndex });
+    // The view's rows come from the model, which follows the cluster by itself.
+    await model.waitFor((m) => m.getAllocations('default/web').filter((a) => a.clientStatus === 'running').length === 3, 'three running web allocations');
+    const roots = allocationRoots({ state: 'connected' }, model);
+    assert.equal(roots.kind, 'jobs');
+    const web = model.getJob('default/web')!;
+    assert.equal(jobNode(web).description, 'service · running · 3 running');
+    assert.deepEqual(jobGroups(model, web, {}), ['web']);
+    const rows = groupAllocations(model, 'default/web', 'web', {}).shown.map((a) => allocationNode(a, Date.now()));
+    assert.equal(rows.length, 3);
+    for (const row of rows) {
+      assert.equal(row.contextValue, 'alloc:running');
+      assert.match(row.description!, /^running · \S+ · europe-west1-[bc] · \d+s$/);
+    }
     const changed = await nomad.parseJob(jobText('web.nomad.hcl').replace(/memory\s*=\s*64/, 'memory = 96'));
-    const second = formatPlan(changed.ID, await nomad.planJob(changed));
-    assert.match(second.text, /^\+\/- Job: "web"/);
+    const second = formatPlan(changed.ID, await nomad.planJob(changed, { diff: true }));
+    assert.match(second.text, /^\+\/- Job: "web"\n\+\/- Task Group: "web" \(3 create\/destroy update\)\n/);
+    assert.match(second.text, /\+\/- Resources \{\n.*MemoryMB: "64" => "96"/s);
     assert.equal(second.disruptive, 3, second.text);
   });
 
@@ -87,12 +104,3 @@ describe('job files against the lab cluster', () => {
     assert.equal(jobBlockLine('# comment\n\njob "web" {\n}\n'), 2);
   });
 });
-
-/** Waits on the lab cluster's own state; each check is a real API call. */
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the allocations');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

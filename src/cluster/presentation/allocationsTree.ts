@@ -2,9 +2,15 @@
  * What the Allocations view shows, as plain data (no `vscode`): jobs → task groups →
  * allocations with status, node, zone, age and restarts; failed allocations carry the last
  * task event as their reason. Context values (`alloc:running`, `job:dead`, …) drive the menus.
+ *
+ * The view renders lazily from the live model (`AllocationsSource`, which ClusterModel is): one
+ * function per level, so a provider asks only for what is expanded and re-renders only the job
+ * nodes a change touched (`affectedJobs`). `buildAllocationNodes` expands the same functions
+ * eagerly over a snapshot, for tests and small callers.
  */
 import type { EnvNode, NodeIcon } from '../../attendee/environmentPresentation';
-import type { AllocationInfo, ClusterSnapshot, JobInfo } from '../model';
+import { CommandId } from '../../ui/ids';
+import type { AllocationCounts, AllocationInfo, ClusterChange, ClusterSnapshot, JobInfo, SectionStatus } from '../model';
 import { allocSummary, connectionNodes, type ConnectionView } from './clusterTree';
 
 export interface AllocationFilter {
@@ -12,6 +18,17 @@ export interface AllocationFilter {
   jobKey?: string;
   /** Only allocations whose client status is one of these. */
   statuses?: string[];
+}
+
+/** The part of ClusterModel the view reads; a snapshot can stand in for it (`snapshotSource`). */
+export interface AllocationsSource {
+  readonly nomadStatus: SectionStatus;
+  getJobs(): JobInfo[];
+  getJob(key: string): JobInfo | undefined;
+  /** A job's allocations, of one task group if given. */
+  getAllocations(jobKey: string, taskGroup?: string): AllocationInfo[];
+  getAllocation(id: string): AllocationInfo | undefined;
+  readonly allocationCount: number;
 }
 
 export const ALLOC_ICONS: Record<string, NodeIcon> = {
@@ -23,6 +40,11 @@ export const ALLOC_ICONS: Record<string, NodeIcon> = {
   unknown: { id: 'question' },
 };
 
+/** A task group with more allocations than this starts folded, so a big job does not flood the view. */
+export const FOLD_GROUP_ABOVE = 20;
+/** Allocations shown per task group before a "Show more" node; VS Code slows down past a few thousand rows. */
+export const ALLOCATION_PAGE = 200;
+
 /** `3s`, `4m`, `2h`, `5d`: the age column of `nomad job status`. */
 export function age(fromMs: number, nowMs: number): string {
   const s = Math.max(0, Math.round((nowMs - fromMs) / 1000));
@@ -32,69 +54,133 @@ export function age(fromMs: number, nowMs: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-export function buildAllocationNodes(connection: ConnectionView, snapshot: ClusterSnapshot | undefined, filter: AllocationFilter = {}, nowMs = Date.now()): EnvNode[] {
-  const early = connectionNodes(connection, snapshot, 'This view');
-  if (early) return early;
-  if (!snapshot) return [];
-  if (snapshot.nomad.state === 'error' && snapshot.jobs.length === 0) {
-    return [{ id: 'error', label: 'Cannot read the jobs', description: snapshot.nomad.error?.split('\n', 1)[0], tooltip: snapshot.nomad.error, icon: { id: 'error', color: 'testing.iconFailed' }, contextValue: 'alloc:error', action: 'retryConnection' }];
-  }
-  if (snapshot.nomad.state === 'loading' && snapshot.jobs.length === 0) {
-    return [{ id: 'loading', label: 'Loading jobs…', icon: { id: 'loading~spin' }, contextValue: 'alloc:loading' }];
-  }
-  const byJob = new Map<string, AllocationInfo[]>();
-  for (const a of snapshot.allocations) {
-    if (filter.statuses?.length && !filter.statuses.includes(a.clientStatus)) continue;
-    let list = byJob.get(a.jobKey);
-    if (!list) byJob.set(a.jobKey, (list = []));
-    list.push(a);
-  }
-  const jobs = snapshot.jobs.filter((j) => (!filter.jobKey || j.key === filter.jobKey) && (!filter.statuses?.length || byJob.has(j.key)));
-  if (jobs.length === 0) {
-    const filtered = Boolean(filter.jobKey || filter.statuses?.length);
-    return [
-      {
-        id: 'empty',
-        label: filtered ? 'Nothing matches the filter' : 'No jobs yet',
-        description: filtered ? 'clear the filter to see all jobs' : 'run a job file (e.g. jobs/web.nomad.hcl) to see its allocations here',
-        icon: { id: filtered ? 'filter' : 'info' },
-        contextValue: filtered ? 'alloc:filtered-empty' : 'alloc:empty',
-      },
-    ];
-  }
-  return jobs.map((j) => jobNode(j, byJob.get(j.key) ?? [], nowMs));
+export function isFiltered(filter: AllocationFilter): boolean {
+  return Boolean(filter.jobKey || filter.statuses?.length);
 }
 
-function jobNode(j: JobInfo, allocs: AllocationInfo[], nowMs: number): EnvNode {
-  const failed = j.allocations.failed > 0 && j.allocations.running === 0;
-  const groups = j.taskGroups.length ? j.taskGroups : [...new Set(allocs.map((a) => a.taskGroup))];
+/** Node ids, stable across refreshes so that what the attendee unfolded stays unfolded. */
+export const allocNodeId = {
+  job: (jobKey: string) => `job/${jobKey}`,
+  group: (jobKey: string, group: string) => `job/${jobKey}/group/${group}`,
+  more: (jobKey: string, group: string) => `job/${jobKey}/group/${group}/more`,
+  alloc: (id: string) => `alloc/${id}`,
+};
+
+/** What the top of the view holds: either nodes that explain the state, or the jobs to show. */
+export type AllocationRoots = { kind: 'state'; nodes: EnvNode[] } | { kind: 'jobs'; jobs: JobInfo[] };
+
+/**
+ * The view's top level. State nodes (waiting, not connected, failed, loading, cannot read,
+ * no jobs, nothing matches) explain an empty view; otherwise the jobs that pass the filter.
+ */
+export function allocationRoots(connection: ConnectionView, source: AllocationsSource | undefined, filter: AllocationFilter = {}): AllocationRoots {
+  // connectionNodes only asks whether there is data to show under a banner.
+  const early = connectionNodes(connection, source ? ({} as ClusterSnapshot) : undefined, 'This view');
+  if (early) return { kind: 'state', nodes: early };
+  if (!source) return { kind: 'state', nodes: [] };
+  const status = source.nomadStatus;
+  const all = source.getJobs();
+  if (status.state === 'error' && all.length === 0) {
+    return {
+      kind: 'state',
+      nodes: [{ id: 'error', label: 'Cannot read the jobs', description: status.error?.split('\n', 1)[0], tooltip: status.error, icon: { id: 'error', color: 'testing.iconFailed' }, contextValue: 'alloc:error', action: 'retryConnection' }],
+    };
+  }
+  if (status.state === 'loading' && all.length === 0) {
+    return { kind: 'state', nodes: [{ id: 'loading', label: 'Loading jobs…', icon: { id: 'loading~spin' }, contextValue: 'alloc:loading' }] };
+  }
+  const jobs = all.filter((j) => jobMatches(j, filter));
+  if (jobs.length === 0) return { kind: 'state', nodes: [emptyNode(filter)] };
+  return { kind: 'jobs', jobs };
+}
+
+/** Whether a job belongs in the filtered view: it is the chosen job, and has allocations in a chosen status. */
+export function jobMatches(job: JobInfo, filter: AllocationFilter): boolean {
+  if (filter.jobKey && job.key !== filter.jobKey) return false;
+  if (filter.statuses?.length && !filter.statuses.some((s) => countOf(job.allocations, s) > 0)) return false;
+  return true;
+}
+
+function countOf(counts: AllocationCounts, status: string): number {
+  return (counts as unknown as Record<string, number>)[status] ?? 0;
+}
+
+function emptyNode(filter: AllocationFilter): EnvNode {
+  const filtered = isFiltered(filter);
   return {
-    id: `job/${j.key}`,
-    label: j.namespace === 'default' ? j.id : `${j.id} (${j.namespace})`,
-    description: `${j.type} · ${j.stop ? 'stopped' : j.status} · ${allocSummary(j.allocations)}`,
-    tooltip: `Job ${j.id} (${j.type}) in namespace ${j.namespace}\nStatus: ${j.status}${j.stop ? ' (stopped)' : ''}\nDatacenters: ${j.datacenters.join(', ') || '*'}`,
-    icon: j.status === 'dead' ? { id: 'debug-stop', color: 'disabledForeground' } : failed ? { id: 'error', color: 'testing.iconFailed' } : j.status === 'pending' ? { id: 'clock', color: 'charts.yellow' } : { id: 'package' },
-    contextValue: `job:${j.status}${j.stop ? ' stopped' : ''}`,
-    copyValue: j.id,
-    children: groups.map((g) => {
-      const mine = allocs.filter((a) => a.taskGroup === g).sort(byNewest);
-      // Running first, then the rest by recency: what an attendee is looking for.
-      return {
-        id: `job/${j.key}/group/${g}`,
-        label: g,
-        description: `task group · ${mine.filter((a) => a.clientStatus === 'running').length} running of ${mine.filter((a) => a.desiredStatus === 'run').length} wanted`,
-        icon: { id: 'symbol-namespace' },
-        contextValue: 'alloc:group',
-        collapsed: mine.length > 20,
-        children: mine.map((a) => allocationNode(a, nowMs)),
-      };
-    }),
+    id: 'empty',
+    label: filtered ? 'Nothing matches the filter' : 'No jobs yet',
+    description: filtered ? 'clear the filter to see all jobs' : 'run a job file (e.g. jobs/web.nomad.hcl) to see its allocations here',
+    icon: { id: filtered ? 'filter' : 'info' },
+    contextValue: filtered ? 'alloc:filtered-empty' : 'alloc:empty',
+    ...(filtered ? { command: { command: CommandId.clearAllocationFilter, title: 'Clear Filter' } } : {}),
   };
 }
 
-function byNewest(a: AllocationInfo, b: AllocationInfo): number {
+/** A job row, without its children (see `jobGroups`). */
+export function jobNode(j: JobInfo): EnvNode {
+  const failed = j.allocations.failed > 0 && j.allocations.running === 0;
+  return {
+    id: allocNodeId.job(j.key),
+    label: j.namespace === 'default' ? j.id : `${j.id} (${j.namespace})`,
+    description: `${j.type} · ${j.stop ? 'stopped' : j.status} · ${jobSummary(j.allocations)}`,
+    tooltip: `Job ${j.id} (${j.type}) in namespace ${j.namespace}\nStatus: ${j.status}${j.stop ? ' (stopped)' : ''}\nDatacenters: ${j.datacenters.join(', ') || '*'}\nAllocations: ${allocSummary(j.allocations)}${j.allocations.complete ? `, ${j.allocations.complete} complete` : ''}`,
+    icon: j.status === 'dead' ? { id: 'debug-stop', color: 'disabledForeground' } : failed ? { id: 'error', color: 'testing.iconFailed' } : j.status === 'pending' ? { id: 'clock', color: 'charts.yellow' } : { id: 'package' },
+    contextValue: `job:${j.status}${j.stop ? ' stopped' : ''}`,
+    copyValue: j.id,
+  };
+}
+
+/** What runs, else what is left: a stopped or finished job still lists its complete allocations below. */
+function jobSummary(c: AllocationCounts): string {
+  const live = allocSummary(c);
+  return live === 'no allocations' && c.complete > 0 ? `${c.complete} complete` : live;
+}
+
+/** The task groups shown under a job: all of them, or those with allocations in a chosen status. */
+export function jobGroups(source: AllocationsSource, job: JobInfo, filter: AllocationFilter): string[] {
+  if (!filter.statuses?.length) return job.taskGroups;
+  const wanted = new Set(source.getAllocations(job.key).filter((a) => filter.statuses!.includes(a.clientStatus)).map((a) => a.taskGroup));
+  return job.taskGroups.filter((g) => wanted.has(g));
+}
+
+/** A task group row with what it needs to know about its allocations (see `groupAllocations`). */
+export function groupNode(jobKey: string, group: string, allocs: AllocationInfo[]): EnvNode {
+  return {
+    id: allocNodeId.group(jobKey, group),
+    label: group,
+    description: `task group · ${allocs.filter((a) => a.clientStatus === 'running').length} running of ${allocs.filter((a) => a.desiredStatus === 'run').length} wanted`,
+    icon: { id: 'symbol-namespace' },
+    contextValue: 'alloc:group',
+    collapsed: allocs.length > FOLD_GROUP_ABOVE,
+  };
+}
+
+/**
+ * A task group's allocations in the order an attendee looks for them (running, pending, failed,
+ * then the rest; newest first within each), the filter applied, at most `limit` of them.
+ */
+export function groupAllocations(source: AllocationsSource, jobKey: string, group: string, filter: AllocationFilter, limit = ALLOCATION_PAGE): { all: AllocationInfo[]; shown: AllocationInfo[]; hidden: number } {
+  const all = source.getAllocations(jobKey, group).sort(byInterest);
+  const matching = filter.statuses?.length ? all.filter((a) => filter.statuses!.includes(a.clientStatus)) : all;
+  const shown = matching.slice(0, limit);
+  return { all, shown, hidden: matching.length - shown.length };
+}
+
+/** The last row of a long task group: how many are not shown yet. Clicking it shows the next page. */
+export function moreNode(jobKey: string, group: string, hidden: number): EnvNode {
+  return {
+    id: allocNodeId.more(jobKey, group),
+    label: `Show ${Math.min(hidden, ALLOCATION_PAGE)} more…`,
+    description: `${hidden} allocation${hidden === 1 ? '' : 's'} not shown; a filter narrows the list`,
+    icon: { id: 'ellipsis' },
+    contextValue: 'alloc:more',
+  };
+}
+
+function byInterest(a: AllocationInfo, b: AllocationInfo): number {
   const rank = (x: AllocationInfo) => (x.clientStatus === 'running' ? 0 : x.clientStatus === 'pending' ? 1 : x.clientStatus === 'failed' ? 2 : 3);
-  return rank(a) - rank(b) || b.createTime - a.createTime;
+  return rank(a) - rank(b) || b.createTime - a.createTime || a.name.localeCompare(b.name);
 }
 
 export function allocationNode(a: AllocationInfo, nowMs: number): EnvNode {
@@ -103,7 +189,7 @@ export function allocationNode(a: AllocationInfo, nowMs: number): EnvNode {
   const parts = [stopping ? 'stopping' : a.clientStatus, where, age(a.createTime, nowMs), a.restarts ? `${a.restarts} restart${a.restarts === 1 ? '' : 's'}` : ''];
   const reason = a.reason ?? (a.clientStatus === 'failed' || a.clientStatus === 'lost' ? a.clientDescription : undefined);
   return {
-    id: `alloc/${a.id}`,
+    id: allocNodeId.alloc(a.id),
     label: `${a.shortId} ${a.name.slice(a.name.lastIndexOf('['))}`,
     description: [...parts, reason ? `— ${reason}` : ''].filter(Boolean).join(' · '),
     tooltip: [
@@ -116,5 +202,64 @@ export function allocationNode(a: AllocationInfo, nowMs: number): EnvNode {
     icon: stopping ? { id: 'debug-pause', color: 'charts.yellow' } : (ALLOC_ICONS[a.clientStatus] ?? ALLOC_ICONS.unknown!),
     contextValue: `alloc:${a.clientStatus}${stopping ? ' stopping' : ''}`,
     copyValue: a.id,
+  };
+}
+
+/**
+ * Which job nodes a model change touches. `full` when the top level itself changes (the
+ * connection or Nomad's state, jobs added or removed); otherwise the keys of the jobs whose
+ * row or allocations changed. `jobOfAllocation` remembers where a removed allocation was.
+ */
+export function affectedJobs(change: ClusterChange, source: AllocationsSource, jobOfAllocation: (id: string) => string | undefined): { full: boolean; jobKeys: Set<string> } {
+  const sections = new Set(change.sections);
+  const jobKeys = new Set<string>();
+  const full = sections.has('connection') || sections.has('nomad') || Boolean(change.jobs?.added.length || change.jobs?.removed.length) || (sections.has('jobs') && !change.jobs);
+  for (const key of change.jobs?.updated ?? []) jobKeys.add(key);
+  const allocs = change.allocations;
+  if (allocs) {
+    for (const id of [...allocs.added, ...allocs.updated]) {
+      const key = source.getAllocation(id)?.jobKey ?? jobOfAllocation(id);
+      if (key) jobKeys.add(key);
+    }
+    for (const id of allocs.removed) {
+      const key = jobOfAllocation(id);
+      if (key) jobKeys.add(key);
+    }
+  }
+  // Allocations changed without saying which: nothing to narrow it down to.
+  return { full: full || (sections.has('allocations') && !allocs), jobKeys };
+}
+
+/** The whole tree at once over a snapshot: the same functions the lazy view uses, expanded. */
+export function buildAllocationNodes(connection: ConnectionView, snapshot: ClusterSnapshot | undefined, filter: AllocationFilter = {}, nowMs = Date.now()): EnvNode[] {
+  const source = snapshot && snapshotSource(snapshot);
+  const roots = allocationRoots(connection, source, filter);
+  if (roots.kind === 'state') return roots.nodes;
+  return roots.jobs.map((j) => ({
+    ...jobNode(j),
+    children: jobGroups(source!, j, filter).map((g) => {
+      const { all, shown, hidden } = groupAllocations(source!, j.key, g, filter);
+      return { ...groupNode(j.key, g, all), children: [...shown.map((a) => allocationNode(a, nowMs)), ...(hidden ? [moreNode(j.key, g, hidden)] : [])] };
+    }),
+  }));
+}
+
+/** A snapshot as an AllocationsSource. */
+export function snapshotSource(snapshot: ClusterSnapshot): AllocationsSource {
+  const byJob = new Map<string, AllocationInfo[]>();
+  const byId = new Map<string, AllocationInfo>();
+  for (const a of snapshot.allocations) {
+    byId.set(a.id, a);
+    let list = byJob.get(a.jobKey);
+    if (!list) byJob.set(a.jobKey, (list = []));
+    list.push(a);
+  }
+  return {
+    nomadStatus: snapshot.nomad,
+    getJobs: () => snapshot.jobs,
+    getJob: (key) => snapshot.jobs.find((j) => j.key === key),
+    getAllocations: (jobKey, taskGroup) => (byJob.get(jobKey) ?? []).filter((a) => taskGroup === undefined || a.taskGroup === taskGroup),
+    getAllocation: (id) => byId.get(id),
+    allocationCount: snapshot.allocations.length,
   };
 }

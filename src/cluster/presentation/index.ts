@@ -1,2 +1,23 @@
 export { buildClusterNodes, connectionNodes, allocSummary, type ConnectionView } from './clusterTree';
-export { buildAllocationNodes, allocationNode, age, ALLOC_ICONS, type AllocationFilter } from './allocationsTree';
+export {
+  affectedJobs,
+  age,
+  ALLOC_ICONS,
+  ALLOCATION_PAGE,
+  allocationNode,
+  allocationRoots,
+  allocNodeId,
+  buildAllocationNodes,
+  FOLD_GROUP_ABOVE,
+  groupAllocations,
+  groupNode,
+  isFiltered,
+  jobGroups,
+  jobMatches,
+  jobNode,
+  moreNode,
+  snapshotSource,
+  type AllocationFilter,
+  type AllocationRoots,
+  type AllocationsSource,
+} from './allocationsTree';

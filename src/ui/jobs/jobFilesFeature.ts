@@ -2,8 +2,9 @@ import * as vscode from 'vscode';
 import { ClusterHttpError } from '../../cluster';
 import type { NomadJob } from '../../cluster/schemas';
 import { formatPlan, isJobFile, jobBlockLine, problemsFromParseError, problemsFromValidation, type JobProblem } from '../../jobs';
+import { requireConnection } from '../allocations/requireConnection';
 import { UserCancelledError } from '../commands/runCommand';
-import { CommandId } from '../ids';
+import { CommandId, ViewId } from '../ids';
 import type { Feature, Services } from '../services';
 
 const SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.nomad.hcl' }, { pattern: '**/*.nomad' }];
@@ -18,6 +19,8 @@ const PLAN_SCHEME = 'open-kitchen-plan';
 export class JobFilesFeature implements Feature {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('nomad');
   private readonly plans = new Map<string, string>();
+  /** Job files that showed problems in this session: saving them re-checks them. */
+  private readonly checked = new Set<string>();
   private readonly planChanged = new vscode.EventEmitter<vscode.Uri>();
 
   constructor(private readonly services: Services) {}
@@ -49,10 +52,11 @@ export class JobFilesFeature implements Feature {
         onDidChange: this.planChanged.event,
         provideTextDocumentContent: (uri) => this.plans.get(uri.toString()) ?? '',
       }),
-      // A fixed file loses its stale diagnostics as soon as it changes; the next Validate re-checks.
+      // A fixed file loses its stale diagnostics as soon as it changes; saving it re-checks it.
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (isJobFile(e.document.fileName) && e.contentChanges.length) this.diagnostics.delete(e.document.uri);
       }),
+      vscode.workspace.onDidSaveTextDocument((doc) => this.recheckOnSave(doc)),
       commands.register(CommandId.validateJobFile, (uri?: vscode.Uri) => this.validate(uri)),
       commands.register(CommandId.planJobFile, (uri?: vscode.Uri) => this.plan(uri)),
       commands.register(CommandId.runJobFile, (uri?: vscode.Uri) => this.run(uri)),
@@ -66,28 +70,28 @@ export class JobFilesFeature implements Feature {
     return vscode.workspace.openTextDocument(target);
   }
 
-  private nomad() {
-    const nomad = this.services.cluster.nomad;
-    if (!nomad || this.services.cluster.state !== 'connected') throw new Error('Not connected to your cluster. Connect first ("Open Kitchen: Connect to Cluster").');
-    return nomad;
+  /** The cluster's client; without a connection, a message that says why and offers Connect. */
+  private async nomad() {
+    return (await requireConnection(this.services)).nomad;
   }
 
   /** Parses through the cluster (as `nomad job run` does); parse errors land as diagnostics. */
-  private async parse(doc: vscode.TextDocument): Promise<NomadJob | undefined> {
+  private async parse(doc: vscode.TextDocument, quiet = false): Promise<NomadJob | undefined> {
     try {
-      const job = await this.nomad().parseJob(doc.getText());
+      const job = await (await this.nomad()).parseJob(doc.getText());
       this.diagnostics.delete(doc.uri);
       return job;
     } catch (err) {
       if (err instanceof ClusterHttpError && err.status === 400) {
-        this.show(doc, problemsFromParseError(err.body));
+        this.show(doc, problemsFromParseError(err.body), quiet);
         return undefined;
       }
       throw err;
     }
   }
 
-  private show(doc: vscode.TextDocument, problems: JobProblem[]): void {
+  private show(doc: vscode.TextDocument, problems: JobProblem[], quiet = false): void {
+    this.checked.add(doc.uri.toString());
     this.diagnostics.set(
       doc.uri,
       problems.map((p) => {
@@ -97,7 +101,7 @@ export class JobFilesFeature implements Feature {
         return d;
       }),
     );
-    if (problems.some((p) => p.severity === 'error')) {
+    if (!quiet && problems.some((p) => p.severity === 'error')) {
       void vscode.window.showErrorMessage(`${vscode.workspace.asRelativePath(doc.uri)}: ${problems[0]!.message}`, 'Show Problems').then((c) => {
         if (c) void vscode.commands.executeCommand('workbench.actions.view.problems');
       });
@@ -105,13 +109,22 @@ export class JobFilesFeature implements Feature {
   }
 
   /** Parse + validate; returns the job when it is valid. */
-  private async validated(doc: vscode.TextDocument): Promise<NomadJob | undefined> {
-    const job = await this.parse(doc);
+  private async validated(doc: vscode.TextDocument, quiet = false): Promise<NomadJob | undefined> {
+    const job = await this.parse(doc, quiet);
     if (!job) return undefined;
-    const res = await this.nomad().validateJob(job);
+    const res = await (await this.nomad()).validateJob(job);
     const problems = problemsFromValidation(res, jobBlockLine(doc.getText()));
-    if (problems.length) this.show(doc, problems);
+    if (problems.length) this.show(doc, problems, quiet);
     return problems.some((p) => p.severity === 'error') ? undefined : job;
+  }
+
+  /**
+   * Saving a job file that was checked before (it had problems) checks it again, quietly: the
+   * Problems panel shows what is left, or nothing once it is fixed. Needs the cluster's parser.
+   */
+  private recheckOnSave(doc: vscode.TextDocument): void {
+    if (!isJobFile(doc.fileName) || !this.checked.has(doc.uri.toString()) || this.services.cluster.state !== 'connected') return;
+    this.validated(doc, true).catch((err: unknown) => this.services.log.warn(`Re-checking ${vscode.workspace.asRelativePath(doc.uri)} failed: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   private async validate(uri?: vscode.Uri): Promise<boolean> {
@@ -125,8 +138,8 @@ export class JobFilesFeature implements Feature {
     const doc = await this.document(uri);
     const job = await this.validated(doc);
     if (!job) return undefined;
-    const plan = await this.nomad().planJob(job, { diff: true });
-    const summary = formatPlan(job.ID, plan);
+    const plan = await (await this.nomad()).planJob(job, { diff: true });
+    const summary = formatPlan(job.ID, plan, { jobType: job.Type ?? undefined });
     const planUri = vscode.Uri.from({ scheme: PLAN_SCHEME, path: `/Plan ${job.ID}.txt` });
     this.plans.set(planUri.toString(), summary.text);
     this.planChanged.fire(planUri);
@@ -138,9 +151,9 @@ export class JobFilesFeature implements Feature {
     const doc = await this.document(uri);
     const job = await this.validated(doc);
     if (!job) return undefined;
-    const nomad = this.nomad();
+    const nomad = await this.nomad();
     const plan = await nomad.planJob(job, { diff: true });
-    const summary = formatPlan(job.ID, plan);
+    const summary = formatPlan(job.ID, plan, { jobType: job.Type ?? undefined });
     if (summary.disruptive > 0) {
       const ok = await vscode.window.showWarningMessage(
         `Running "${job.ID}" stops or replaces ${summary.disruptive} running allocation(s).`,
@@ -151,10 +164,15 @@ export class JobFilesFeature implements Feature {
     }
     // EnforceIndex: refuse if someone changed the job since this plan.
     const res = await nomad.registerJob(job, { enforceIndex: plan.JobModifyIndex });
-    const failed = Object.keys(plan.FailedTGAllocs ?? {});
-    void vscode.window.showInformationMessage(
-      `Job "${job.ID}" submitted (evaluation ${res.EvalID.slice(0, 8)}).${failed.length ? ` Not every allocation can be placed: see Plan for task group ${failed.join(', ')}.` : ''}`,
-    );
+    const failed = summary.failedGroups;
+    void vscode.window
+      .showInformationMessage(
+        `Job "${job.ID}" submitted (evaluation ${res.EvalID.slice(0, 8)}).${failed.length ? ` Not every allocation can be placed: see Plan for task group ${failed.join(', ')}.` : ''}`,
+        'Show Allocations',
+      )
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand(`${ViewId.allocations}.focus`);
+      });
     return res.EvalID;
   }
 
@@ -164,7 +182,7 @@ export class JobFilesFeature implements Feature {
     if (!job) return;
     const ok = await vscode.window.showWarningMessage(`Stop job "${job.ID}"?`, { modal: true, detail: 'Its allocations stop; the job stays listed as dead until purged.' }, 'Stop Job');
     if (ok !== 'Stop Job') throw new UserCancelledError();
-    await this.nomad().stopJob(job.ID, { namespace: job.Namespace ?? undefined });
+    await (await this.nomad()).stopJob(job.ID, { namespace: job.Namespace ?? undefined });
     void vscode.window.showInformationMessage(`Job "${job.ID}" is stopping.`);
   }
 }

@@ -3,37 +3,35 @@ import type { AllocationFilter } from '../../cluster/presentation';
 import { UserCancelledError } from '../commands/runCommand';
 import { CommandId } from '../ids';
 import type { Services } from '../services';
-import type { PresentedNode } from '../views/presentedTree';
+import { requireConnection } from './requireConnection';
 
 interface FilterAccess {
   getFilter(): AllocationFilter;
   setFilter(filter: AllocationFilter): void;
 }
 
+/** What a context-menu command receives: a row of the view (its id says what it stands for). */
+type Row = { id: string } | undefined;
+
 const STATUSES = ['running', 'pending', 'failed', 'complete', 'lost'];
 
 /** Context actions of the Allocations view: logs, restart, stop, stop job, Nomad UI, filters. */
 export function allocationCommands(services: Services, filters: FilterAccess): vscode.Disposable[] {
-  const { cluster, commands, log } = services;
+  const { commands, log } = services;
   const logStreams = new Map<string, { channel: vscode.OutputChannel; abort: AbortController }>();
 
-  const connected = () => {
-    const nomad = cluster.nomad;
-    const model = cluster.model;
-    if (!nomad || !model || cluster.state !== 'connected') throw new Error('Not connected to your cluster. Connect first ("Open Kitchen: Connect to Cluster").');
-    return { nomad, model };
-  };
-  const allocationFrom = (node: PresentedNode | undefined) => {
+  const connected = () => requireConnection(services);
+  const allocationFrom = async (node: Row) => {
     const target = targetOf(node);
     if (target?.kind !== 'alloc') throw new Error('Pick an allocation in the Allocations view.');
-    const alloc = connected().model.getAllocation(target.id);
+    const alloc = (await connected()).model.getAllocation(target.id);
     if (!alloc) throw new Error(`Allocation ${target.id.slice(0, 8)} is no longer in the cluster.`);
     return alloc;
   };
 
-  const showLogs = async (node?: PresentedNode) => {
-    const { nomad } = connected();
-    const alloc = allocationFrom(node);
+  const showLogs = async (node?: Row) => {
+    const { nomad } = await connected();
+    const alloc = await allocationFrom(node);
     const tasks = alloc.tasks.map((t) => t.name);
     const task =
       tasks.length === 1
@@ -62,22 +60,23 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
     });
   };
 
-  const restart = async (node?: PresentedNode) => {
-    const alloc = allocationFrom(node);
-    await connected().nomad.restartAllocation(alloc.id);
+  const restart = async (node?: Row) => {
+    const alloc = await allocationFrom(node);
+    await (await connected()).nomad.restartAllocation(alloc.id);
     void vscode.window.showInformationMessage(`Restarting ${alloc.name} (${alloc.shortId}).`);
   };
 
-  const stopAlloc = async (node?: PresentedNode) => {
-    const alloc = allocationFrom(node);
+  const stopAlloc = async (node?: Row) => {
+    const alloc = await allocationFrom(node);
     const ok = await vscode.window.showWarningMessage(`Stop allocation ${alloc.name} (${alloc.shortId})?`, { modal: true, detail: 'Nomad stops it and places a replacement, as `nomad alloc stop` does.' }, 'Stop Allocation');
     if (ok !== 'Stop Allocation') throw new UserCancelledError();
-    const res = await connected().nomad.stopAllocation(alloc.id);
+    const res = await (await connected()).nomad.stopAllocation(alloc.id);
     log.info(`Stopped allocation ${alloc.id}; evaluation ${res.EvalID}`);
+    void vscode.window.showInformationMessage(`Stopping ${alloc.name} (${alloc.shortId}); Nomad places a replacement.`);
   };
 
-  const stopJob = async (node?: PresentedNode) => {
-    const { nomad, model } = connected();
+  const stopJob = async (node?: Row) => {
+    const { nomad, model } = await connected();
     let key = targetOf(node)?.kind === 'job' ? targetOf(node)!.id : undefined;
     if (!key) {
       const running = model.getJobs().filter((j) => !j.stop && j.status !== 'dead');
@@ -101,14 +100,14 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
     void vscode.window.showInformationMessage(`Job "${job.id}" is stopping${choice === 'Stop and Purge' ? ' and will be purged' : ''}.`);
   };
 
-  const openInUi = async (node?: PresentedNode) => {
+  const openInUi = async (node?: Row) => {
     const target = targetOf(node);
     const path = !target ? '/ui/' : target.kind === 'alloc' ? `/ui/allocations/${target.id}` : `/ui/jobs/${encodeURIComponent(target.id.slice(target.id.indexOf('/') + 1))}`;
     await vscode.commands.executeCommand(CommandId.openNomadUi, path);
   };
 
   const filter = async () => {
-    const { model } = connected();
+    const { model } = await connected();
     const current = filters.getFilter();
     const kind = await vscode.window.showQuickPick(
       [
@@ -157,7 +156,7 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
 }
 
 /** The allocation or job a context-menu command was invoked on. */
-function targetOf(node: PresentedNode | undefined): { kind: 'alloc' | 'job'; id: string } | undefined {
+function targetOf(node: Row): { kind: 'alloc' | 'job'; id: string } | undefined {
   if (!node) return undefined;
   if (node.id.startsWith('alloc/')) return { kind: 'alloc', id: node.id.slice('alloc/'.length) };
   if (node.id.startsWith('job/') && !node.id.includes('/group/')) return { kind: 'job', id: node.id.slice('job/'.length) };
