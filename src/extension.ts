@@ -13,12 +13,12 @@ import { CommandRunner } from './ui/commands/runCommand';
 import { ConnectionFeature } from './ui/connection/connectionFeature';
 import { JobFilesFeature } from './ui/jobs/jobFilesFeature';
 import { LabsFeature } from './ui/labs/labsFeature';
+import { OrganizerFeature } from './ui/organizer/organizerFeature';
 import { EnvironmentFeature } from './ui/environment/environmentFeature';
 import { GeneralFeature } from './ui/general/generalFeature';
 import { Keychain } from './ui/keychain';
 import { createLog } from './ui/log';
 import type { Services } from './ui/services';
-import { PlaceholderViewsFeature } from './ui/views/placeholderViews';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = createLog();
@@ -52,7 +52,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     new AllocationsFeature(services),
     new JobFilesFeature(services),
     new LabsFeature(services),
-    new PlaceholderViewsFeature(services),
+    new OrganizerFeature(services, keychain),
   ]) {
     feature.register(context);
   }

@@ -55,7 +55,9 @@ function printHuman(demo: Demo, editor: DemoEditor | undefined, editorHint: stri
     '================ Open Kitchen demo ================',
     `Organizer API:    ${demo.apiUrl}`,
     `Organizer token:  ${demo.organizerToken}`,
+    '                  (in VS Code: "Open Kitchen: Connect as Organizer", or the CLI: node dist/organizer.js help)',
     `Data folder:      ${demo.dataDir}`,
+    `Invite mail:      written as .eml files to ${path.join(demo.dataDir, 'outbox')} ("Send Invites")`,
     '',
     'Invite links (open one on a machine with the extension installed, or paste it into "Open Kitchen: Sign In"):',
   ];

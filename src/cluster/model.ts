@@ -24,6 +24,17 @@ import {
 } from './schemas';
 import { sleep, watchBlocking, type Watch } from './watch';
 
+/**
+ * Orders names as people read them (`web[2]` before `web[10]`). One shared collator: sorting
+ * 10,000 allocations compares names on every tie of their start times, and `localeCompare`
+ * looks up its collator on each call (bench/README.md, scale).
+ */
+export function compareNames(a: string, b: string): number {
+  // Made on first use: creating a collator loads ICU data, which activation need not pay for.
+  return (collator ??= new Intl.Collator('en', { numeric: true })).compare(a, b);
+}
+let collator: Intl.Collator | undefined;
+
 // ------------------------------------------------------------------ public shapes
 
 export type ClusterSection = 'connection' | 'nomad' | 'servers' | 'nodes' | 'jobs' | 'allocations' | 'consul';
@@ -249,10 +260,18 @@ export function emptyCounts(): AllocationCounts {
   return { total: 0, pending: 0, running: 0, complete: 0, failed: 0, lost: 0, unknown: 0 };
 }
 
-function countInto(counts: AllocationCounts, status: string): void {
-  counts.total++;
-  if ((ALLOCATION_STATUSES as readonly string[]).includes(status)) counts[status as (typeof ALLOCATION_STATUSES)[number]]++;
-  else counts.unknown++;
+const isCountedStatus = (status: string): status is (typeof ALLOCATION_STATUSES)[number] => (ALLOCATION_STATUSES as readonly string[]).includes(status);
+
+/** Adds (sign 1) or takes away (sign -1) one allocation in `status`. */
+function tally(counts: AllocationCounts, status: string, sign: 1 | -1): void {
+  counts.total += sign;
+  counts[isCountedStatus(status) ? status : 'unknown'] += sign;
+}
+
+/** A job's allocation counts, in all and per task group. */
+interface JobCounts {
+  all: AllocationCounts;
+  groups: Map<string, AllocationCounts>;
 }
 
 export function jobKeyOf(namespace: string | undefined | null, id: string): string {
@@ -285,13 +304,18 @@ function lastTaskEvent(a: NomadAllocation): TaskEventInfo | undefined {
 }
 
 export function toAllocationInfo(a: NomadAllocation, zone: string | undefined): AllocationInfo {
-  const tasks: TaskSummary[] = Object.entries(a.TaskStates ?? {}).map(([name, s]) => ({
-    name,
-    state: s.State,
-    failed: s.Failed,
-    restarts: s.Restarts,
-  }));
-  const troubled = a.ClientStatus === 'failed' || a.ClientStatus === 'lost' || tasks.some((t) => t.failed);
+  // Plain loops: this runs for every allocation of a load (10,000 in bench/README.md, scale).
+  const tasks: TaskSummary[] = [];
+  let restarts = 0;
+  let taskFailed = false;
+  const states = a.TaskStates ?? {};
+  for (const name in states) {
+    const s = states[name]!;
+    tasks.push({ name, state: s.State, failed: s.Failed, restarts: s.Restarts });
+    restarts += s.Restarts;
+    if (s.Failed) taskFailed = true;
+  }
+  const troubled = a.ClientStatus === 'failed' || a.ClientStatus === 'lost' || taskFailed;
   const lastEvent = troubled ? lastTaskEvent(a) : undefined;
   return {
     id: a.ID,
@@ -309,7 +333,7 @@ export function toAllocationInfo(a: NomadAllocation, zone: string | undefined): 
     clientDescription: a.ClientDescription || undefined,
     createTime: nsToMs(a.CreateTime),
     modifyTime: nsToMs(a.ModifyTime),
-    restarts: tasks.reduce((sum, t) => sum + t.restarts, 0),
+    restarts,
     tasks,
     lastEvent,
     reason: troubled ? lastEvent?.message || a.ClientDescription || undefined : undefined,
@@ -381,6 +405,13 @@ export class ClusterModel {
   private readonly allocs = new Map<string, AllocationInfo>();
   private readonly allocsByJob = new Map<string, Set<string>>();
   private readonly allocsByNode = new Map<string, Set<string>>();
+  /**
+   * Counts per job (and task group) and per node, kept as running sums as allocations come and
+   * go: every job and node row shows them, and recounting a job's allocations for each row made
+   * one allocation update cost a pass over all 10,000 (bench/README.md, scale).
+   */
+  private readonly countsByJob = new Map<string, JobCounts>();
+  private readonly countsByNode = new Map<string, AllocationCounts>();
   private consulMembers: ConsulMemberInfo[] = [];
   private consulServiceTags: Record<string, string[]> = {};
   /** Instances per service name: which node runs which service id. */
@@ -551,11 +582,12 @@ export class ClusterModel {
 
   getNode(id: string): NodeInfo | undefined {
     const n = this.nodes.get(id);
-    return n ? { ...n, allocations: this.countsOf(this.allocsByNode.get(id)) } : undefined;
+    const counts = this.countsByNode.get(id);
+    return n ? { ...n, allocations: counts ? { ...counts } : emptyCounts() } : undefined;
   }
 
   getNodes(): NodeInfo[] {
-    return [...this.nodes.keys()].map((id) => this.getNode(id)!).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.nodes.keys()].map((id) => this.getNode(id)!).sort((a, b) => compareNames(a.name, b.name));
   }
 
   /** Nodes grouped datacenter → zone, sorted by name at each level. */
@@ -565,13 +597,15 @@ export class ClusterModel {
       const zones = byDc.get(node.datacenter) ?? new Map<string, NodeInfo[]>();
       byDc.set(node.datacenter, zones);
       const zone = node.zone ?? '';
-      zones.set(zone, [...(zones.get(zone) ?? []), node]);
+      const list = zones.get(zone);
+      if (list) list.push(node);
+      else zones.set(zone, [node]);
     }
     return [...byDc.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareNames(a, b))
       .map(([datacenter, zones]) => ({
         datacenter,
-        zones: [...zones.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([zone, nodes]) => ({ zone, nodes })),
+        zones: [...zones.entries()].sort(([a], [b]) => compareNames(a, b)).map(([zone, nodes]) => ({ zone, nodes })),
       }));
   }
 
@@ -579,10 +613,10 @@ export class ClusterModel {
     const j = this.jobs.get(key);
     if (!j) return undefined;
     const { summaryGroups, ...rest } = j;
-    const ids = this.allocsByJob.get(key);
+    const counts = this.countsByJob.get(key);
     const groups = new Set(summaryGroups);
-    for (const id of ids ?? []) groups.add(this.allocs.get(id)!.taskGroup);
-    return { ...rest, taskGroups: [...groups].sort(), allocations: this.countsOf(ids) };
+    for (const g of counts?.groups.keys() ?? []) groups.add(g);
+    return { ...rest, taskGroups: [...groups].sort(), allocations: counts ? { ...counts.all } : emptyCounts() };
   }
 
   getJobs(): JobInfo[] {
@@ -592,7 +626,11 @@ export class ClusterModel {
   getTaskGroups(jobKey: string): TaskGroupInfo[] {
     const job = this.getJob(jobKey);
     if (!job) return [];
-    return job.taskGroups.map((name) => ({ jobKey, name, allocations: this.countsOf(this.allocsByJob.get(jobKey), name) }));
+    const counts = this.countsByJob.get(jobKey);
+    return job.taskGroups.map((name) => {
+      const group = counts?.groups.get(name);
+      return { jobKey, name, allocations: group ? { ...group } : emptyCounts() };
+    });
   }
 
   /** A job's allocations (of one task group if given), newest first. */
@@ -602,7 +640,7 @@ export class ClusterModel {
       const a = this.allocs.get(id)!;
       if (taskGroup === undefined || a.taskGroup === taskGroup) out.push(a);
     }
-    return out.sort((a, b) => b.createTime - a.createTime || a.name.localeCompare(b.name));
+    return out.sort((a, b) => b.createTime - a.createTime || compareNames(a.name, b.name));
   }
 
   getAllocation(id: string): AllocationInfo | undefined {
@@ -708,7 +746,7 @@ export class ClusterModel {
           raftPeer: peerSet.has(rpcAddress),
         };
       })
-      .sort((a, b) => a.name.localeCompare(b.name));
+      .sort((a, b) => compareNames(a.name, b.name));
     if (JSON.stringify(servers) !== JSON.stringify(this.servers)) {
       this.servers = servers;
       this.markSection('servers');
@@ -919,12 +957,13 @@ export class ClusterModel {
   }
 
   private replaceAllocations(list: NomadAllocation[]): void {
-    const seen = new Set<string>();
+    // The first load has nothing to remove: skip the bookkeeping of what was seen.
+    const seen = this.allocs.size ? new Set<string>() : undefined;
     for (const a of list) {
-      seen.add(a.ID);
+      seen?.add(a.ID);
       this.upsertAllocation(a);
     }
-    for (const id of [...this.allocs.keys()]) if (!seen.has(id)) this.removeAllocation(id);
+    if (seen) for (const id of [...this.allocs.keys()]) if (!seen.has(id)) this.removeAllocation(id);
   }
 
   private upsertAllocation(raw: NomadAllocation): void {
@@ -933,9 +972,11 @@ export class ClusterModel {
     if (prev && prev.modifyIndex >= raw.ModifyIndex) return;
     const info = toAllocationInfo(raw, this.zoneById.get(raw.NodeID) ?? undefined);
     if (prev && (prev.jobKey !== info.jobKey || prev.nodeId !== info.nodeId)) this.unindex(prev);
+    if (prev) this.count(prev, -1);
     this.allocs.set(info.id, info);
     this.index(this.allocsByJob, info.jobKey, info.id);
     this.index(this.allocsByNode, info.nodeId, info.id);
+    this.count(info, 1);
     if (prev) this.pendingAllocs.update(info.id);
     else this.pendingAllocs.add(info.id);
     this.markSection('allocations');
@@ -957,6 +998,7 @@ export class ClusterModel {
     if (!prev) return;
     this.allocs.delete(id);
     this.unindex(prev);
+    this.count(prev, -1);
     this.pendingAllocs.remove(id);
     this.markSection('allocations');
     if (this.jobs.has(prev.jobKey)) {
@@ -986,13 +1028,20 @@ export class ClusterModel {
     }
   }
 
-  private countsOf(ids: Set<string> | undefined, taskGroup?: string): AllocationCounts {
-    const counts = emptyCounts();
-    for (const id of ids ?? []) {
-      const a = this.allocs.get(id)!;
-      if (taskGroup === undefined || a.taskGroup === taskGroup) countInto(counts, a.clientStatus);
-    }
-    return counts;
+  /** Moves `a` into (sign 1) or out of (sign -1) its job's, task group's and node's counts. */
+  private count(a: AllocationInfo, sign: 1 | -1): void {
+    let job = this.countsByJob.get(a.jobKey);
+    if (!job) this.countsByJob.set(a.jobKey, (job = { all: emptyCounts(), groups: new Map() }));
+    tally(job.all, a.clientStatus, sign);
+    let group = job.groups.get(a.taskGroup);
+    if (!group) job.groups.set(a.taskGroup, (group = emptyCounts()));
+    tally(group, a.clientStatus, sign);
+    if (!group.total) job.groups.delete(a.taskGroup);
+    if (!job.all.total) this.countsByJob.delete(a.jobKey);
+    let node = this.countsByNode.get(a.nodeId);
+    if (!node) this.countsByNode.set(a.nodeId, (node = emptyCounts()));
+    tally(node, a.clientStatus, sign);
+    if (!node.total) this.countsByNode.delete(a.nodeId);
   }
 
   // ---------------------------------------------------------------- Consul
@@ -1082,7 +1131,7 @@ export class ClusterModel {
           leader: role === 'server' && !!this.consulLeader && `${m.Addr}:${tags['port'] || '8300'}` === this.consulLeader,
         };
       })
-      .sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === 'server' ? -1 : 1));
+      .sort((a, b) => (a.role === b.role ? compareNames(a.name, b.name) : a.role === 'server' ? -1 : 1));
     if (JSON.stringify(list) !== JSON.stringify(this.consulMembers)) {
       this.consulMembers = list;
       this.markSection('consul');

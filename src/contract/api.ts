@@ -147,6 +147,8 @@ export const Workshop = z.object({
   createdAt: z.string().datetime(),
 });
 export type Workshop = z.infer<typeof Workshop>;
+export const ListWorkshopsResponse = z.object({ workshops: z.array(Workshop) });
+export type ListWorkshopsResponse = z.infer<typeof ListWorkshopsResponse>;
 
 export const AttendeeInput = z.object({
   email: z.string().email('not a valid email address'),
@@ -190,7 +192,12 @@ export const AttendeeSummary = z.object({
   name: z.string(),
   team: z.string().nullable(),
   stack: z.object({ id: z.string(), status: StackStatus, statusMessage: z.string().nullable() }).nullable(),
-  invite: z.object({ status: z.enum(['none', 'sent', 'redeemed', 'expired']), expiresAt: z.string().datetime().nullable() }),
+  invite: z.object({
+    status: z.enum(['none', 'sent', 'redeemed', 'expired']),
+    expiresAt: z.string().datetime().nullable(),
+    /** When an invite was last mailed to the attendee (null: never mailed). */
+    mailedAt: z.string().datetime().nullable().default(null),
+  }),
   lastSeenAt: z.string().datetime().nullable(),
   progress: z.object({ done: z.number().int(), current: z.string().nullable() }),
 });
@@ -215,6 +222,82 @@ export type StackSummary = z.infer<typeof StackSummary>;
 export const ListStacksResponse = z.object({ stacks: z.array(StackSummary) });
 export type ListStacksResponse = z.infer<typeof ListStacksResponse>;
 
+export const CancelStacksRequest = z.object({
+  /** Attendee ids; omitted = every queued or running build of the workshop. */
+  attendeeIds: z.array(z.string()).optional(),
+});
+export type CancelStacksRequest = z.infer<typeof CancelStacksRequest>;
+
+/**
+ * One line of the pre-flight table: what provisioning the stacks not yet ready will create
+ * (`VMs`, `vCPUs`, `Disk`, `Public IPs` for terraform-gce; `Processes`, `Ports` for local).
+ */
+export const PreflightResource = z.object({
+  name: z.string(),
+  unit: z.string().nullable(),
+  perStack: z.number(),
+  total: z.number(),
+});
+/** A quota the provider could read, with what the workshop needs of it. */
+export const PreflightQuota = z.object({
+  metric: z.string(),
+  /** Where the limit applies (`region europe-west1`, `this machine`). */
+  scope: z.string(),
+  needed: z.number(),
+  limit: z.number(),
+  usage: z.number(),
+  ok: z.boolean(),
+});
+export const PreflightResponse = z.object({
+  workshop: z.string(),
+  provider: z.string(),
+  /** Stacks a "provision all" would build now (those not ready). */
+  stacks: z.number().int(),
+  /** Stacks already ready (left alone). */
+  ready: z.number().int(),
+  resources: z.array(PreflightResource),
+  quotas: z.array(PreflightQuota),
+  /** Why quotas could not be checked (or null when they were). */
+  quotaNote: z.string().nullable(),
+  /** Problems that would make provisioning fail (a quota exceeded, a missing binary); empty = go. */
+  problems: z.array(z.string()),
+  ok: z.boolean(),
+});
+export type PreflightResponse = z.infer<typeof PreflightResponse>;
+
+/**
+ * Events of `GET /v1/workshops/:workshop/events` (Server-Sent Events, one JSON object per
+ * `data:` line). The stream starts with a `snapshot` of every stack, then a `stack` event per
+ * change and an `attendee` event when an attendee signs in, is seen, makes lab progress or is
+ * mailed an invite; `: ping` comments keep idle connections open.
+ */
+export const WorkshopEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('snapshot'), stacks: z.array(StackSummary) }),
+  z.object({ type: z.literal('stack'), stack: StackSummary }),
+  /** An attendee signed in, was seen, made lab progress, or was mailed an invite. */
+  z.object({ type: z.literal('attendee'), attendee: AttendeeSummary }),
+]);
+export type WorkshopEvent = z.infer<typeof WorkshopEvent>;
+
+export const SendInvitesRequest = z.object({
+  /** Attendee ids (a resend to one); omitted = chosen by `which`. */
+  attendeeIds: z.array(z.string()).optional(),
+  /** Without ids: `unsent` = attendees never mailed; `unopened` = every attendee who has not signed in yet. */
+  which: z.enum(['unsent', 'unopened']).default('unsent'),
+  ttlHours: z.number().positive().max(24 * 60).default(72),
+});
+export type SendInvitesRequest = z.infer<typeof SendInvitesRequest>;
+
+export const SendInvitesResponse = z.object({
+  /** `smtp`, or `outbox` when the messages were written as .eml files. */
+  transport: z.enum(['smtp', 'outbox']),
+  /** Where the .eml files were written (transport `outbox`); null over SMTP. */
+  outboxDir: z.string().nullable().default(null),
+  sent: z.array(z.object({ attendeeId: z.string(), email: z.string(), messageId: z.string() })),
+  failed: z.array(z.object({ attendeeId: z.string(), email: z.string(), reason: z.string() })),
+});
+export type SendInvitesResponse = z.infer<typeof SendInvitesResponse>;
+
 /**
  * The routes, relative to the API base URL (which may carry a path prefix).
  * Attendee routes take `Authorization: Bearer <session token>`;
@@ -229,7 +312,7 @@ export const routes = {
   reportProgress: 'POST /v1/me/progress',                  // ProgressRequest → ProgressResponse
   listProgress: 'GET /v1/me/progress',                     // → ProgressResponse
   createWorkshop: 'POST /v1/workshops',                    // CreateWorkshopRequest → Workshop (409 if the name exists)
-  listWorkshops: 'GET /v1/workshops',                      // → { workshops: Workshop[] }
+  listWorkshops: 'GET /v1/workshops',                      // → ListWorkshopsResponse
   getWorkshop: 'GET /v1/workshops/:workshop',              // :workshop is the id or the name → Workshop
   importAttendees: 'POST /v1/workshops/:workshop/attendees', // ImportAttendeesRequest → ImportAttendeesResponse
   listAttendees: 'GET /v1/workshops/:workshop/attendees',  // → ListAttendeesResponse
@@ -237,4 +320,8 @@ export const routes = {
   provisionStacks: 'POST /v1/workshops/:workshop/stacks',  // ProvisionRequest → 202 ListStacksResponse (work goes on in the background)
   listStacks: 'GET /v1/workshops/:workshop/stacks',        // → ListStacksResponse
   destroyStacks: 'DELETE /v1/workshops/:workshop/stacks',  // → 202 ListStacksResponse
+  cancelStacks: 'POST /v1/workshops/:workshop/stacks/cancel', // CancelStacksRequest → ListStacksResponse (queued builds unqueued, running ones aborted and cleaned up)
+  preflight: 'GET /v1/workshops/:workshop/preflight',      // → PreflightResponse
+  workshopEvents: 'GET /v1/workshops/:workshop/events',    // → text/event-stream of WorkshopEvent
+  sendInvites: 'POST /v1/workshops/:workshop/invites/send', // SendInvitesRequest → SendInvitesResponse
 } as const;

@@ -11,8 +11,13 @@ import {
   ImportAttendeesResponse,
   ListAttendeesResponse,
   ListStacksResponse,
+  ListWorkshopsResponse,
+  PreflightResponse,
+  SendInvitesResponse,
   Workshop,
+  WorkshopEvent,
   type CreateInvitesRequest,
+  type SendInvitesRequest,
   type CreateWorkshopRequest,
 } from '../contract';
 
@@ -70,6 +75,10 @@ export class OrganizerClient {
     return parsed.data;
   }
 
+  listWorkshops(): Promise<ListWorkshopsResponse> {
+    return this.call('GET', '/v1/workshops', ListWorkshopsResponse);
+  }
+
   createWorkshop(req: Partial<CreateWorkshopRequest> & Pick<CreateWorkshopRequest, 'name' | 'title'>): Promise<Workshop> {
     return this.call('POST', '/v1/workshops', Workshop, req);
   }
@@ -94,8 +103,80 @@ export class OrganizerClient {
     return this.call('GET', `/v1/workshops/${encodeURIComponent(workshop)}/stacks`, ListStacksResponse);
   }
 
-  destroyStacks(workshop: string): Promise<ListStacksResponse> {
-    return this.call('DELETE', `/v1/workshops/${encodeURIComponent(workshop)}/stacks`, ListStacksResponse);
+  destroyStacks(workshop: string, attendeeIds?: string[]): Promise<ListStacksResponse> {
+    const query = attendeeIds?.length ? `?attendeeIds=${attendeeIds.map(encodeURIComponent).join(',')}` : '';
+    return this.call('DELETE', `/v1/workshops/${encodeURIComponent(workshop)}/stacks${query}`, ListStacksResponse);
+  }
+
+  /** Unqueues builds that have not started and aborts running ones (they are cleaned up). */
+  cancelStacks(workshop: string, attendeeIds?: string[]): Promise<ListStacksResponse> {
+    return this.call('POST', `/v1/workshops/${encodeURIComponent(workshop)}/stacks/cancel`, ListStacksResponse, attendeeIds ? { attendeeIds } : {});
+  }
+
+  preflight(workshop: string): Promise<PreflightResponse> {
+    return this.call('GET', `/v1/workshops/${encodeURIComponent(workshop)}/preflight`, PreflightResponse);
+  }
+
+  sendInvites(workshop: string, req: Partial<SendInvitesRequest> = {}): Promise<SendInvitesResponse> {
+    return this.call('POST', `/v1/workshops/${encodeURIComponent(workshop)}/invites/send`, SendInvitesResponse, req);
+  }
+
+  /**
+   * Follows the workshop's event stream (a snapshot, then one event per stack change) until
+   * `signal` aborts or the server ends the stream. Rejects with OrganizerApiError when the
+   * stream cannot be opened or sends something that is not a WorkshopEvent.
+   */
+  async watchWorkshop(workshop: string, onEvent: (e: WorkshopEvent) => void, signal: AbortSignal): Promise<void> {
+    const path = `/v1/workshops/${encodeURIComponent(workshop)}/events`;
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }, signal });
+    } catch (err) {
+      if (signal.aborted) return;
+      const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new OrganizerApiError(0, 'unreachable', `Cannot reach the organizer API at ${this.base}: ${cause}`);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => '');
+      let parsed: ReturnType<typeof ApiError.safeParse> | undefined;
+      try {
+        parsed = ApiError.safeParse(JSON.parse(text));
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed?.success) throw new OrganizerApiError(res.status, parsed.data.error.code, parsed.data.error.message);
+      throw new OrganizerApiError(res.status, 'http_error', `GET ${path} failed with HTTP ${res.status}`);
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n');
+          if (!data) continue; // a `: ping` comment
+          let json: unknown;
+          try {
+            json = JSON.parse(data);
+          } catch {
+            throw new OrganizerApiError(200, 'bad_response', `The event stream sent something that is not JSON: ${data.slice(0, 80)}`);
+          }
+          const event = WorkshopEvent.safeParse(json);
+          if (!event.success) throw new OrganizerApiError(200, 'bad_response', `Unexpected event from ${path}: ${event.error.message}`);
+          onEvent(event.data);
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    }
   }
 }
 

@@ -99,6 +99,15 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'invites remember when they were mailed',
+    sql: `
+      -- set when the invite's link was handed to the mailer (SMTP accepted it, or its .eml
+      -- was written); "send to the unsent" picks attendees none of whose invites has it
+      ALTER TABLE invites ADD COLUMN mailed_at TEXT;
+    `,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {
@@ -109,6 +118,10 @@ export function openDatabase(file: string, list: Migration[] = migrations): Db {
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
+    // WAL's recommended durability: a commit survives a crash of the service and the file is
+    // never corrupted; only an OS crash or power cut may lose the last commits. FULL (the
+    // default) fsyncs every commit: one per sign-in, most of a sign-in's cost (bench/README.md).
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db, list);

@@ -3,10 +3,12 @@
  * the contract's schemas and every error, Fastify's own included, shaped as ApiError.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { EventEmitter } from 'node:events';
 import rateLimit from '@fastify/rate-limit';
 import {
   API_VERSION,
   buildInviteLink,
+  CancelStacksRequest,
   CreateInvitesRequest,
   CreateWorkshopRequest,
   ImportAttendeesRequest,
@@ -14,12 +16,17 @@ import {
   ProvisionRequest,
   RedeemRequest,
   routes,
+  SendInvitesRequest,
   type CreateInvitesResponse,
   type ListStacksResponse,
+  type PreflightResponse,
+  type SendInvitesResponse,
+  type WorkshopEvent,
 } from '../contract';
 import { forbidden, HttpError, parseBody, unauthorized } from './errors';
+import type { Mailer } from './mail';
 import { SignInLimiter, type SignInLimitOptions } from './signinlimit';
-import type { StackService } from './stacks';
+import type { StackChange, StackService } from './stacks';
 import { Store, type Principal } from './store';
 
 export interface RateLimitOptions {
@@ -30,6 +37,10 @@ export interface RateLimitOptions {
 export interface AppOptions {
   store: Store;
   stacks: StackService;
+  /** Sends invite mail (SMTP, or .eml files in an outbox folder). */
+  mailer: Mailer;
+  /** Interval of `: ping` comments on event streams (default 15 s), so proxies keep idle streams open. */
+  eventPingMs?: number;
   /** Base URL put into invite links. */
   publicUrl: () => string;
   /** Cap on all sign-in requests per address (a flood guard; generous so a room behind one NAT fits). */
@@ -54,6 +65,26 @@ function bearer(req: FastifyRequest): string {
 
 function formatSeconds(s: number): string {
   return s < 120 ? `${s} seconds` : `${Math.ceil(s / 60)} minutes`;
+}
+
+/**
+ * `?attendeeIds=a,b` (what the client sends) or `?attendee=a&attendee=b`; undefined when
+ * neither is given. An empty list is refused: it would silently mean "everyone".
+ */
+function attendeeIdsQuery(query: unknown): string[] | undefined {
+  const q = (query ?? {}) as { attendeeIds?: string | string[]; attendee?: string | string[] };
+  if (q.attendeeIds === undefined && q.attendee === undefined) return undefined;
+  const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  const ids = [...list(q.attendeeIds).flatMap((v) => v.split(',')), ...list(q.attendee)].map((v) => v.trim()).filter(Boolean);
+  if (!ids.length) {
+    throw new HttpError(400, 'bad_request', 'attendeeIds is empty; give attendee ids separated by commas, or leave it out for every stack.');
+  }
+  return ids;
+}
+
+/** One Server-Sent Event: the JSON on a single `data:` line. */
+function sseFrame(event: WorkshopEvent): string {
+  return `data: ${JSON.stringify(event)}\n\n`;
 }
 
 /** Splits `'POST /v1/auth/redeem'` into Fastify's method and url. */
@@ -108,6 +139,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return payload;
   });
 
+  // Open event streams never end by themselves; closing the service ends them.
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...streams]) end();
+  });
+
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) =>
@@ -115,12 +152,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   const signInLimiter = new SignInLimiter(opts.signInFailureLimit, opts.now);
 
+  // What the Organizer view shows of an attendee changed: open event streams of the workshop hear it.
+  const attendeeChanges = new EventEmitter();
+  attendeeChanges.setMaxListeners(0);
+  const attendeeChanged = (workshopId: string, attendeeId: string) => attendeeChanges.emit('change', workshopId, attendeeId);
+
   const attendee = (req: FastifyRequest): AttendeePrincipal => {
     const p = store.authenticate(bearer(req));
     if (p.kind !== 'attendee') {
       throw forbidden('This endpoint is for attendees; the organizer token has no attendee environment.');
     }
-    store.touchAttendee(p.attendee);
+    if (store.touchAttendee(p.attendee)) attendeeChanged(p.attendee.workshop_id, p.attendee.id);
     return p;
   };
   const organizer = (req: FastifyRequest): void => {
@@ -146,9 +188,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       }
       try {
         const body = parseBody(RedeemRequest, req.body);
-        return store.redeemInvite(body.invite);
+        const redeemed = store.redeemInvite(body.invite);
+        attendeeChanged(redeemed.workshop.id, redeemed.attendee.id);
+        return redeemed;
       } catch (err) {
-        if (err instanceof HttpError && err.statusCode < 500) signInLimiter.recordFailure(req.ip);
+        // Only what guessing looks like counts against the address: an unknown invite (401) or a
+        // malformed body (422). A real invite used twice or expired (410) is an attendee, and a
+        // room behind one NAT shares the address: ten of those must not lock everyone out.
+        if (err instanceof HttpError && (err.statusCode === 401 || err.statusCode === 422)) signInLimiter.recordFailure(req.ip);
         throw err;
       }
     },
@@ -173,6 +220,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const p = attendee(req);
       const body = parseBody(ProgressRequest, req.body);
       store.recordProgress(p.attendee.id, body);
+      attendeeChanged(p.attendee.workshop_id, p.attendee.id);
       return store.listProgress(p.attendee.id);
     },
   });
@@ -238,6 +286,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         link: buildInviteLink(base, i.token),
         expiresAt: i.expiresAt,
       }));
+      for (const i of invites) attendeeChanged(workshop.id, i.attendeeId);
       return reply.status(201).send({ invites } satisfies CreateInvitesResponse);
     },
   });
@@ -266,10 +315,108 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     handler: async (req, reply) => {
       organizer(req);
       const workshop = workshopParam(req);
-      const q = req.query as { attendee?: string | string[] };
-      // `?attendee=<id>` (repeatable) limits the teardown; without it the whole workshop goes.
-      const ids = q.attendee === undefined ? undefined : Array.isArray(q.attendee) ? q.attendee : [q.attendee];
+      // `?attendeeIds=a,b` limits the teardown; without it the whole workshop goes.
+      const ids = attendeeIdsQuery(req.query);
       return reply.status(202).send({ stacks: stacks.destroy(workshop, ids) } satisfies ListStacksResponse);
+    },
+  });
+
+  app.route({
+    ...route(routes.cancelStacks),
+    handler: async (req) => {
+      organizer(req);
+      const workshop = workshopParam(req);
+      const body = parseBody(CancelStacksRequest, req.body ?? {});
+      return { stacks: stacks.cancel(workshop, body.attendeeIds) } satisfies ListStacksResponse;
+    },
+  });
+
+  app.route({
+    ...route(routes.preflight),
+    handler: async (req) => {
+      organizer(req);
+      return (await stacks.preflight(workshopParam(req))) satisfies PreflightResponse;
+    },
+  });
+
+  app.route({
+    ...route(routes.workshopEvents),
+    handler: async (req, reply) => {
+      organizer(req);
+      const workshop = workshopParam(req);
+      // From here on the response is a stream written by hand; errors above still get the JSON shape.
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+        // Tells nginx-style proxies not to buffer the stream.
+        'X-Accel-Buffering': 'no',
+      });
+      // The snapshot and the listener are set up in one turn, so no change falls between them.
+      res.write(sseFrame({ type: 'snapshot', stacks: store.stacksOf(workshop.id).map(Store.toStackSummary) }));
+      const onChange = (c: StackChange) => {
+        if (c.workshopId !== workshop.id) return;
+        const { workshopId: _ws, ...stack } = c;
+        res.write(sseFrame({ type: 'stack', stack }));
+      };
+      stacks.on('change', onChange);
+      const onAttendee = (workshopId: string, attendeeId: string) => {
+        if (workshopId !== workshop.id) return;
+        const [summary] = store.listAttendees(workshop.id, [attendeeId]);
+        if (summary) res.write(sseFrame({ type: 'attendee', attendee: summary }));
+      };
+      attendeeChanges.on('change', onAttendee);
+      const ping = setInterval(() => res.write(': ping\n\n'), opts.eventPingMs ?? 15_000);
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        stacks.off('change', onChange);
+        attendeeChanges.off('change', onAttendee);
+        clearInterval(ping);
+        streams.delete(end);
+        res.end();
+      };
+      streams.add(end);
+      // The client went away (or the socket broke): stop listening. (The request's own
+      // 'close' fires as soon as its empty body is read, so the response's is the one to watch.)
+      res.once('close', end);
+      res.once('error', end);
+    },
+  });
+
+  app.route({
+    ...route(routes.sendInvites),
+    handler: async (req) => {
+      organizer(req);
+      const workshop = workshopParam(req);
+      const body = parseBody(SendInvitesRequest, req.body ?? {});
+      const targets = body.attendeeIds ? store.attendeesOf(workshop.id, body.attendeeIds) : store.attendeesToMail(workshop.id, body.which);
+      const base = opts.publicUrl();
+      const result: SendInvitesResponse = { transport: opts.mailer.mode, outboxDir: opts.mailer.outboxDir, sent: [], failed: [] };
+      // One at a time: one SMTP connection, and a failure for one attendee does not stop the rest.
+      for (const a of targets) {
+        const invite = store.issueInvite(a, body.ttlHours);
+        try {
+          const mail = await opts.mailer.sendInvite({
+            to: a.email,
+            name: a.name,
+            workshopTitle: workshop.title,
+            link: buildInviteLink(base, invite.token),
+            expiresAt: invite.expiresAt,
+          });
+          store.inviteMailed(invite.inviteId);
+          attendeeChanged(workshop.id, a.id);
+          result.sent.push({ attendeeId: a.id, email: a.email, messageId: mail.messageId });
+        } catch (err) {
+          store.discardInvite(invite.inviteId);
+          req.log.warn({ err, to: a.email }, 'invite mail failed');
+          result.failed.push({ attendeeId: a.id, email: a.email, reason: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      return result;
     },
   });
 

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { utils as sshUtils } from 'ssh2';
-import type { StackSummary } from '../contract';
+import type { PreflightResponse, StackSummary } from '../contract';
 import type { Provider, StackKeys, StackSpec, StackTopology } from './providers/types';
 import { Store, type StackRow, type WorkshopRow } from './store';
 
@@ -46,6 +46,8 @@ export interface ReconcileReport {
 export interface StackChange extends StackSummary {
   workshopId: string;
 }
+
+export const CANCELLED = 'Cancelled by the organizer.';
 
 export const LOST_AFTER_RESTART =
   'Lost after organizer restart: the provider no longer finds this stack; provision it again to rebuild it.';
@@ -102,6 +104,8 @@ interface ActiveJob {
   op: 'ready' | 'destroyed';
   controller: AbortController;
   done: Promise<void>;
+  /** The organizer cancelled this build: what it started is destroyed before the slot is freed. */
+  cancelled?: boolean;
 }
 
 export class StackService extends EventEmitter {
@@ -166,6 +170,50 @@ export class StackService extends EventEmitter {
   }
 
   /**
+   * Stops builds. Queued ones are unqueued and go back to pending; running ones are aborted,
+   * and what they started is destroyed before their slot is freed (the stack shows
+   * "Cancelling…" until then, then pending). Teardowns and finished stacks are left alone.
+   * Without ids: every build of the workshop. Returns the workshop's stacks right away.
+   */
+  cancel(workshop: WorkshopRow, attendeeIds?: string[]): StackSummary[] {
+    for (const s of this.selectStacks(workshop, attendeeIds)) {
+      if (s.desired !== 'ready') continue;
+      // Cleared first: the request the build works for is gone, also for a restart from here.
+      this.store.setDesired(s.id, null);
+      const job = this.active.get(s.id);
+      if (job?.op === 'ready') {
+        job.cancelled = true;
+        job.controller.abort(new Error('cancelled by the organizer'));
+        this.change(this.store.updateStack(s.id, 'provisioning', 'Cancelling: stopping the build and cleaning up what it started.'));
+      } else {
+        this.dequeue(s.id);
+        this.change(this.store.updateStack(s.id, 'pending', CANCELLED));
+      }
+    }
+    if (this.isIdle()) this.emit('idle');
+    return this.summaries(workshop);
+  }
+
+  /**
+   * What "provision all" would build now (every stack not ready) and whether the provider
+   * sees a quota in the way. A provider that cannot be loaded is reported as a problem.
+   */
+  async preflight(workshop: WorkshopRow): Promise<PreflightResponse> {
+    const all = this.store.stacksOf(workshop.id);
+    const ready = all.filter((s) => s.status === 'ready' && s.desired !== 'destroyed').length;
+    const count = all.length - ready;
+    const base = { workshop: workshop.name, provider: workshop.provider, stacks: count, ready };
+    let estimate;
+    try {
+      const provider = await this.providerFor(workshop.provider);
+      estimate = await provider.preflight(JSON.parse(workshop.topology) as StackTopology, count);
+    } catch (err) {
+      return { ...base, resources: [], quotas: [], quotaNote: null, problems: [messageOf(err)], ok: false };
+    }
+    return { ...base, ...estimate, ok: estimate.problems.length === 0 };
+  }
+
+  /**
    * After a start: builds interrupted by a stop or crash are cleaned up and started again,
    * teardowns are finished, queued work is resumed, and every ready stack is checked with
    * its provider; one that is gone is marked failed.
@@ -173,6 +221,11 @@ export class StackService extends EventEmitter {
   async reconcile(): Promise<ReconcileReport> {
     const report: ReconcileReport = { checked: 0, lost: [], resumed: [] };
     for (const s of this.store.stacksWithStatus(['provisioning'])) {
+      if (s.desired === null) {
+        // Cancelled, and the organizer stopped before the cleanup was done: finish it now.
+        this.start(s.id, 'cleanup');
+        continue;
+      }
       this.needsCleanup.add(s.id);
       this.store.setDesired(s.id, 'ready');
       this.change(this.store.updateStack(s.id, 'pending', 'Interrupted by an organizer restart; provisioning again.'));
@@ -290,21 +343,28 @@ export class StackService extends EventEmitter {
     if (this.isIdle()) this.emit('idle');
   }
 
-  private start(id: string): void {
+  /** Runs the stack's pending request; `cleanup` only finishes a cancellation (see reconcile). */
+  private start(id: string, mode: 'request' | 'cleanup' = 'request'): void {
     const row = this.store.getStack(id);
-    if (!row?.desired) return;
+    if (!row || (mode === 'request' && !row.desired)) return;
     if (row.desired === row.status) {
       // Already there (e.g. the organizer stopped between recording the outcome and clearing the request).
       this.finish(id, row.desired, row);
       return;
     }
     const controller = new AbortController();
-    const job: ActiveJob = { op: row.desired, controller, done: Promise.resolve() };
+    const job: ActiveJob = { op: row.desired ?? 'ready', controller, done: Promise.resolve(), cancelled: mode === 'cleanup' };
     this.active.set(id, job);
     job.done = (async () => {
       try {
-        if (job.op === 'ready') await this.build(row, controller.signal);
-        else await this.teardown(row);
+        if (mode === 'cleanup') {
+          await this.cleanUpCancelled(id);
+        } else if (job.op === 'ready') {
+          await this.build(row, controller.signal);
+          if (job.cancelled && !this.closing) await this.cleanUpCancelled(id);
+        } else {
+          await this.teardown(row);
+        }
       } catch (err) {
         // Only reached when the store itself failed (e.g. closed during shutdown).
         this.log(`stack ${id}: ${messageOf(err)}`);
@@ -314,7 +374,13 @@ export class StackService extends EventEmitter {
           const after = this.store.getStack(id);
           // Asked for something else meanwhile (destroy during a build, provision during a
           // teardown, or provision again after a build was aborted): go on with it.
-          if (after?.desired && after.desired !== after.status) this.queue.push(id);
+          if (after?.desired && after.desired !== after.status) {
+            if (after.desired === 'destroyed' && after.status === 'provisioning') {
+              // The aborted build no longer holds a slot; it must not count as one being built.
+              this.change(this.store.updateStack(id, 'destroying', 'Build stopped; queued for teardown.'));
+            }
+            this.queue.push(id);
+          }
         }
         this.pump();
       }
@@ -423,6 +489,39 @@ export class StackService extends EventEmitter {
     } catch (err) {
       if (this.closing) return;
       this.finish(id, 'destroyed', this.store.updateStack(id, 'failed', `Destroy failed: ${messageOf(err)}`));
+    }
+  }
+
+  /**
+   * Destroys what a cancelled build started and puts the stack back to pending. When that
+   * fails the stack is marked failed, and the next build cleans up first.
+   */
+  private async cleanUpCancelled(id: string): Promise<void> {
+    const row = this.store.getStack(id);
+    if (!row) return;
+    if (row.desired !== null) {
+      // Destroy or provision was asked for meanwhile: the teardown, or the build's cleanup step, removes the remains.
+      this.needsCleanup.add(id);
+      return;
+    }
+    try {
+      const provider = await this.providerFor(row.provider);
+      await provider.destroy(this.specFor(row), row.handle ? (JSON.parse(row.handle) as Record<string, unknown>) : null, (m) => {
+        if (!this.closing) this.change(this.store.updateStack(id, 'provisioning', `Cancelling: ${m}`));
+      });
+      if (this.closing) return;
+      this.needsCleanup.delete(id);
+      this.change(this.store.updateStack(id, 'pending', CANCELLED, { handle: null, connection: null, secrets_sealed: null }));
+    } catch (err) {
+      if (this.closing) return;
+      this.needsCleanup.add(id);
+      this.change(
+        this.store.updateStack(
+          id,
+          'failed',
+          `Cancelled, but cleaning up the build failed: ${messageOf(err)}. Provisioning again cleans up first; destroying removes it.`,
+        ),
+      );
     }
   }
 

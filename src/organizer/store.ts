@@ -17,6 +17,7 @@ import {
   type StackSummary,
   type Workshop,
 } from '../contract';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db';
 import { conflict, HttpError, notFound, unauthorized, zodDetails } from './errors';
 import type { ProvisionedStack, StackKeys, StackTopology } from './providers/types';
@@ -97,6 +98,18 @@ export class Store {
     private readonly opts: StoreOptions,
   ) {}
 
+  /**
+   * Prepared statements, compiled once per SQL text: a sign-in runs six, and compiling them
+   * cost about as much as running them. The few statements built from a list keep a handful of
+   * shapes, so the map stays small.
+   */
+  private readonly statements = new Map<string, Statement>();
+  private stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
   private iso(offsetMs = 0): string {
     return new Date(this.opts.now().getTime() + offsetMs).toISOString();
   }
@@ -104,12 +117,11 @@ export class Store {
   // ---- settings, key check, organizer token ----
 
   getSetting(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.stmt('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
   setSetting(key: string, value: string): void {
-    this.db
-      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+    this.stmt('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
       .run(key, value);
   }
 
@@ -158,8 +170,7 @@ export class Store {
     const hash = hashToken(token);
     const organizerHash = this.getSetting(ORGANIZER_TOKEN_HASH);
     if (organizerHash && hashesEqual(hash, organizerHash)) return { kind: 'organizer' };
-    const session = this.db
-      .prepare('SELECT id, attendee_id, expires_at, revoked_at FROM sessions WHERE token_hash = ?')
+    const session = this.stmt('SELECT id, attendee_id, expires_at, revoked_at FROM sessions WHERE token_hash = ?')
       .get(hash) as SessionRow | undefined;
     if (!session) throw unauthorized('Unknown token; sign in again with your invite link.');
     if (session.revoked_at) throw unauthorized('This session was signed out; sign in again with an invite link.');
@@ -168,20 +179,21 @@ export class Store {
         `Your session expired at ${session.expires_at}; sign in again (ask the organizer for a new invite link).`,
       );
     }
-    const attendee = this.db.prepare('SELECT * FROM attendees WHERE id = ?').get(session.attendee_id) as AttendeeRow;
+    const attendee = this.stmt('SELECT * FROM attendees WHERE id = ?').get(session.attendee_id) as AttendeeRow;
     return { kind: 'attendee', attendee, sessionId: session.id, sessionExpiresAt: session.expires_at };
   }
 
-  touchAttendee(attendee: AttendeeRow): void {
+  /** Records that the attendee was seen; true when last_seen_at changed. */
+  touchAttendee(attendee: AttendeeRow): boolean {
     const now = this.opts.now().getTime();
-    if (attendee.last_seen_at && now - Date.parse(attendee.last_seen_at) < LAST_SEEN_RESOLUTION_MS) return;
-    this.db.prepare('UPDATE attendees SET last_seen_at = ? WHERE id = ?').run(new Date(now).toISOString(), attendee.id);
+    if (attendee.last_seen_at && now - Date.parse(attendee.last_seen_at) < LAST_SEEN_RESOLUTION_MS) return false;
+    this.stmt('UPDATE attendees SET last_seen_at = ? WHERE id = ?').run(new Date(now).toISOString(), attendee.id);
+    return true;
   }
 
   redeemInvite(inviteToken: string) {
     return this.db.transaction(() => {
-      const invite = this.db
-        .prepare('SELECT id, attendee_id, expires_at, redeemed_at, revoked_at FROM invites WHERE token_hash = ?')
+      const invite = this.stmt('SELECT id, attendee_id, expires_at, redeemed_at, revoked_at FROM invites WHERE token_hash = ?')
         .get(hashToken(inviteToken)) as
         | { id: string; attendee_id: string; expires_at: string; redeemed_at: string | null; revoked_at: string | null }
         | undefined;
@@ -206,14 +218,13 @@ export class Store {
           `This invite expired at ${invite.expires_at}; ask the organizer for a new one.`,
         );
       }
-      this.db.prepare('UPDATE invites SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL').run(now, invite.id);
+      this.stmt('UPDATE invites SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL').run(now, invite.id);
       const token = newToken('session');
       const expiresAt = this.iso(this.opts.sessionTtlMs);
-      this.db
-        .prepare('INSERT INTO sessions (id, attendee_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      this.stmt('INSERT INTO sessions (id, attendee_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
         .run(newId('ses'), invite.attendee_id, hashToken(token), now, expiresAt);
-      this.db.prepare('UPDATE attendees SET last_seen_at = ? WHERE id = ?').run(now, invite.attendee_id);
-      const attendee = this.db.prepare('SELECT * FROM attendees WHERE id = ?').get(invite.attendee_id) as AttendeeRow;
+      this.stmt('UPDATE attendees SET last_seen_at = ? WHERE id = ?').run(now, invite.attendee_id);
+      const attendee = this.stmt('SELECT * FROM attendees WHERE id = ?').get(invite.attendee_id) as AttendeeRow;
       const workshop = this.workshopRow(attendee.workshop_id);
       return {
         token,
@@ -225,13 +236,13 @@ export class Store {
   }
 
   revokeSession(sessionId: string): void {
-    this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.iso(), sessionId);
+    this.stmt('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.iso(), sessionId);
   }
 
   // ---- workshops ----
 
   private workshopRow(id: string): WorkshopRow {
-    return this.db.prepare('SELECT * FROM workshops WHERE id = ?').get(id) as WorkshopRow;
+    return this.stmt('SELECT * FROM workshops WHERE id = ?').get(id) as WorkshopRow;
   }
 
   static toWorkshop(row: WorkshopRow): Workshop {
@@ -246,7 +257,7 @@ export class Store {
   }
 
   createWorkshop(req: CreateWorkshopRequest): Workshop {
-    const existing = this.db.prepare('SELECT id FROM workshops WHERE name = ?').get(req.name);
+    const existing = this.stmt('SELECT id FROM workshops WHERE name = ?').get(req.name);
     if (existing) throw conflict(`A workshop named "${req.name}" already exists.`);
     const row: WorkshopRow = {
       id: newId('ws'),
@@ -256,8 +267,7 @@ export class Store {
       topology: JSON.stringify(req.topology),
       created_at: this.iso(),
     };
-    this.db
-      .prepare(
+    this.stmt(
         'INSERT INTO workshops (id, name, title, provider, topology, created_at) VALUES (@id, @name, @title, @provider, @topology, @created_at)',
       )
       .run(row);
@@ -265,14 +275,14 @@ export class Store {
   }
 
   listWorkshops(): Workshop[] {
-    return (this.db.prepare('SELECT * FROM workshops ORDER BY created_at, name').all() as WorkshopRow[]).map(
+    return (this.stmt('SELECT * FROM workshops ORDER BY created_at, name').all() as WorkshopRow[]).map(
       Store.toWorkshop,
     );
   }
 
   /** By id or by name. */
   findWorkshop(ref: string): WorkshopRow {
-    const row = this.db.prepare('SELECT * FROM workshops WHERE id = ? OR name = ?').get(ref, ref) as
+    const row = this.stmt('SELECT * FROM workshops WHERE id = ? OR name = ?').get(ref, ref) as
       | WorkshopRow
       | undefined;
     if (!row) throw notFound(`No workshop "${ref}".`);
@@ -298,11 +308,11 @@ export class Store {
     }
     const result: ImportAttendeesResponse = { imported: [], rejected: [] };
     const seen = new Map<string, number>();
-    const exists = this.db.prepare('SELECT 1 FROM attendees WHERE workshop_id = ? AND email = ?');
-    const insertAttendee = this.db.prepare(
+    const exists = this.stmt('SELECT 1 FROM attendees WHERE workshop_id = ? AND email = ?');
+    const insertAttendee = this.stmt(
       'INSERT INTO attendees (id, workshop_id, email, name, team, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    const insertStack = this.db.prepare(
+    const insertStack = this.stmt(
       `INSERT INTO stacks (id, attendee_id, workshop_id, name, provider, status, status_message, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, 'pending', 'Waiting for the organizer to provision stacks.', ?, ?)`,
     );
@@ -353,12 +363,12 @@ export class Store {
         .replace(/-+$/, '') || 'attendee';
     for (;;) {
       const name = `${workshopName}-${slug}-${newId('x').slice(2, 6).toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
-      if (!this.db.prepare('SELECT 1 FROM stacks WHERE name = ?').get(name)) return name;
+      if (!this.stmt('SELECT 1 FROM stacks WHERE name = ?').get(name)) return name;
     }
   }
 
   attendeesOf(workshopId: string, ids?: string[]): AttendeeRow[] {
-    const all = this.db.prepare('SELECT * FROM attendees WHERE workshop_id = ? ORDER BY created_at, email').all(
+    const all = this.stmt('SELECT * FROM attendees WHERE workshop_id = ? ORDER BY created_at, email').all(
       workshopId,
     ) as AttendeeRow[];
     if (!ids) return all;
@@ -370,31 +380,38 @@ export class Store {
     return [...new Set(ids)].map((id) => byId.get(id)!);
   }
 
-  listAttendees(workshopId: string): AttendeeSummary[] {
+  /** Summaries of the workshop's attendees (or only of `ids`). */
+  listAttendees(workshopId: string, ids?: string[]): AttendeeSummary[] {
     const now = this.iso();
     const stacks = new Map(
-      (this.db.prepare('SELECT * FROM stacks WHERE workshop_id = ?').all(workshopId) as StackRow[]).map((s) => [
+      (this.stmt('SELECT * FROM stacks WHERE workshop_id = ?').all(workshopId) as StackRow[]).map((s) => [
         s.attendee_id,
         s,
       ]),
     );
-    const inviteQuery = this.db.prepare(
-      'SELECT expires_at, redeemed_at, revoked_at FROM invites WHERE attendee_id = ? ORDER BY created_at DESC',
+    const inviteQuery = this.stmt(
+      'SELECT expires_at, redeemed_at, revoked_at, mailed_at FROM invites WHERE attendee_id = ? ORDER BY created_at DESC',
     );
-    const progressQuery = this.db.prepare(
+    const progressQuery = this.stmt(
       'SELECT lab_id, step_id, status, at FROM lab_progress WHERE attendee_id = ? ORDER BY at DESC',
     );
-    return this.attendeesOf(workshopId).map((a) => {
-      const invites = inviteQuery.all(a.id) as { expires_at: string; redeemed_at: string | null; revoked_at: string | null }[];
+    return this.attendeesOf(workshopId, ids).map((a) => {
+      const invites = inviteQuery.all(a.id) as {
+        expires_at: string;
+        redeemed_at: string | null;
+        revoked_at: string | null;
+        mailed_at: string | null;
+      }[];
       const redeemed = invites.find((i) => i.redeemed_at);
       const open = invites.find((i) => !i.redeemed_at && !i.revoked_at && i.expires_at > now);
+      const mailedAt = invites.reduce<string | null>((m, i) => (i.mailed_at && (!m || i.mailed_at > m) ? i.mailed_at : m), null);
       const invite: AttendeeSummary['invite'] = redeemed
-        ? { status: 'redeemed', expiresAt: redeemed.expires_at }
+        ? { status: 'redeemed', expiresAt: redeemed.expires_at, mailedAt }
         : open
-          ? { status: 'sent', expiresAt: open.expires_at }
+          ? { status: 'sent', expiresAt: open.expires_at, mailedAt }
           : invites.length
-            ? { status: 'expired', expiresAt: invites[0].expires_at }
-            : { status: 'none', expiresAt: null };
+            ? { status: 'expired', expiresAt: invites[0].expires_at, mailedAt }
+            : { status: 'none', expiresAt: null, mailedAt };
       const progress = progressQuery.all(a.id) as { lab_id: string; step_id: string; status: string }[];
       const stack = stacks.get(a.id);
       return {
@@ -426,16 +443,16 @@ export class Store {
     return this.db.transaction(() => {
       let targets = this.attendeesOf(workshop.id, attendeeIds);
       if (!attendeeIds) {
-        const hasValid = this.db.prepare(
+        const hasValid = this.stmt(
           `SELECT 1 FROM invites WHERE attendee_id = ?
              AND (redeemed_at IS NOT NULL OR (revoked_at IS NULL AND expires_at > ?))`,
         );
         targets = targets.filter((a) => !hasValid.get(a.id, now));
       }
-      const revoke = this.db.prepare(
+      const revoke = this.stmt(
         'UPDATE invites SET revoked_at = ? WHERE attendee_id = ? AND redeemed_at IS NULL AND revoked_at IS NULL',
       );
-      const insert = this.db.prepare(
+      const insert = this.stmt(
         'INSERT INTO invites (id, attendee_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
       );
       return targets.map((a) => {
@@ -445,6 +462,51 @@ export class Store {
         return { attendeeId: a.id, email: a.email, token, expiresAt };
       });
     })();
+  }
+
+  /**
+   * Attendees to mail an invite to: `unsent` = none of their invites was ever mailed;
+   * `unopened` = they have not signed in with any invite yet.
+   */
+  attendeesToMail(workshopId: string, which: 'unsent' | 'unopened'): AttendeeRow[] {
+    const column = which === 'unsent' ? 'mailed_at' : 'redeemed_at';
+    return this.stmt(
+        `SELECT a.* FROM attendees a WHERE a.workshop_id = ?
+           AND NOT EXISTS (SELECT 1 FROM invites i WHERE i.attendee_id = a.id AND i.${column} IS NOT NULL)
+         ORDER BY a.created_at, a.email`,
+      )
+      .all(workshopId) as AttendeeRow[];
+  }
+
+  /**
+   * A new invite meant for mailing. Unlike createInvites it leaves the attendee's earlier
+   * invites alone until the mail is out (`inviteMailed`), so a failed resend does not break
+   * a link the attendee already has.
+   */
+  issueInvite(attendee: AttendeeRow, ttlHours: number): { inviteId: string; token: string; expiresAt: string } {
+    const inviteId = newId('inv');
+    const token = newToken('invite');
+    const expiresAt = this.iso(ttlHours * 3600_000);
+    this.stmt('INSERT INTO invites (id, attendee_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(inviteId, attendee.id, hashToken(token), this.iso(), expiresAt);
+    return { inviteId, token, expiresAt };
+  }
+
+  /** Records that the invite was mailed; the attendee's older unused invites stop working. */
+  inviteMailed(inviteId: string): string {
+    const now = this.iso();
+    this.db.transaction(() => {
+      const row = this.stmt('SELECT attendee_id FROM invites WHERE id = ?').get(inviteId) as { attendee_id: string };
+      this.stmt('UPDATE invites SET mailed_at = ? WHERE id = ?').run(now, inviteId);
+      this.stmt('UPDATE invites SET revoked_at = ? WHERE attendee_id = ? AND id != ? AND redeemed_at IS NULL AND revoked_at IS NULL')
+        .run(now, row.attendee_id, inviteId);
+    })();
+    return now;
+  }
+
+  /** An invite whose mail could not be sent: nobody has its link, so it goes as if never made. */
+  discardInvite(inviteId: string): void {
+    this.stmt('DELETE FROM invites WHERE id = ? AND redeemed_at IS NULL').run(inviteId);
   }
 
   // ---- attendee self-service ----
@@ -464,7 +526,7 @@ export class Store {
   }
 
   environment(attendee: AttendeeRow): Environment {
-    const stack = this.db.prepare('SELECT * FROM stacks WHERE attendee_id = ?').get(attendee.id) as StackRow | undefined;
+    const stack = this.stmt('SELECT * FROM stacks WHERE attendee_id = ?').get(attendee.id) as StackRow | undefined;
     if (!stack) {
       // Attendees always get a stack row on import; this only covers rows made by hand.
       const w = this.workshopRow(attendee.workshop_id);
@@ -505,8 +567,7 @@ export class Store {
   }
 
   recordProgress(attendeeId: string, p: ProgressRequest): void {
-    this.db
-      .prepare(
+    this.stmt(
         `INSERT INTO lab_progress (attendee_id, lab_id, step_id, status, detail, at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (attendee_id, lab_id, step_id) DO UPDATE SET status = excluded.status, detail = excluded.detail, at = excluded.at`,
       )
@@ -514,8 +575,7 @@ export class Store {
   }
 
   listProgress(attendeeId: string): ProgressResponse {
-    const rows = this.db
-      .prepare('SELECT lab_id, step_id, status, detail, at FROM lab_progress WHERE attendee_id = ? ORDER BY at, lab_id, step_id')
+    const rows = this.stmt('SELECT lab_id, step_id, status, detail, at FROM lab_progress WHERE attendee_id = ? ORDER BY at, lab_id, step_id')
       .all(attendeeId) as { lab_id: string; step_id: string; status: 'started' | 'done' | 'failed'; detail: string | null; at: string }[];
     return {
       progress: rows.map((r) => ({
@@ -535,23 +595,21 @@ export class Store {
   }
 
   getStack(id: string): StackRow | undefined {
-    return this.db.prepare('SELECT * FROM stacks WHERE id = ?').get(id) as StackRow | undefined;
+    return this.stmt('SELECT * FROM stacks WHERE id = ?').get(id) as StackRow | undefined;
   }
 
   stacksOf(workshopId: string): StackRow[] {
-    return this.db
-      .prepare('SELECT s.* FROM stacks s JOIN attendees a ON a.id = s.attendee_id WHERE s.workshop_id = ? ORDER BY a.created_at, a.email')
+    return this.stmt('SELECT s.* FROM stacks s JOIN attendees a ON a.id = s.attendee_id WHERE s.workshop_id = ? ORDER BY a.created_at, a.email')
       .all(workshopId) as StackRow[];
   }
 
   stacksWithStatus(statuses: StackStatus[]): StackRow[] {
-    return this.db
-      .prepare(`SELECT * FROM stacks WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY created_at`)
+    return this.stmt(`SELECT * FROM stacks WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY created_at`)
       .all(...statuses) as StackRow[];
   }
 
   stacksDesired(): StackRow[] {
-    return this.db.prepare('SELECT * FROM stacks WHERE desired IS NOT NULL ORDER BY updated_at').all() as StackRow[];
+    return this.stmt('SELECT * FROM stacks WHERE desired IS NOT NULL ORDER BY updated_at').all() as StackRow[];
   }
 
   /** Sets status and message (and optionally other columns), appending a stack event. */
@@ -565,19 +623,18 @@ export class Store {
     const sets = ['status = @status', 'status_message = @message', 'updated_at = @at'];
     for (const k of Object.keys(extra)) sets.push(`${k} = @${k}`);
     this.db.transaction(() => {
-      this.db.prepare(`UPDATE stacks SET ${sets.join(', ')} WHERE id = @id`).run({ id, status, message, at, ...extra });
-      this.db.prepare('INSERT INTO stack_events (stack_id, at, status, message) VALUES (?, ?, ?, ?)').run(id, at, status, message);
+      this.stmt(`UPDATE stacks SET ${sets.join(', ')} WHERE id = @id`).run({ id, status, message, at, ...extra });
+      this.stmt('INSERT INTO stack_events (stack_id, at, status, message) VALUES (?, ?, ?, ?)').run(id, at, status, message);
     })();
     return this.getStack(id)!;
   }
 
   setDesired(id: string, desired: StackRow['desired']): void {
-    this.db.prepare('UPDATE stacks SET desired = ? WHERE id = ?').run(desired, id);
+    this.stmt('UPDATE stacks SET desired = ? WHERE id = ?').run(desired, id);
   }
 
   stackEvents(stackId: string): { at: string; status: StackStatus; message: string | null }[] {
-    return this.db
-      .prepare('SELECT at, status, message FROM stack_events WHERE stack_id = ? ORDER BY id')
+    return this.stmt('SELECT at, status, message FROM stack_events WHERE stack_id = ? ORDER BY id')
       .all(stackId) as { at: string; status: StackStatus; message: string | null }[];
   }
 

@@ -42,6 +42,18 @@ export const CommandId = {
   restoreZone: 'openKitchen.restoreZone',
   repushImageTags: 'openKitchen.repushImageTags',
   enableDockerVolumes: 'openKitchen.enableDockerVolumes',
+  connectOrganizer: 'openKitchen.connectOrganizer',
+  disconnectOrganizer: 'openKitchen.disconnectOrganizer',
+  switchWorkshop: 'openKitchen.switchWorkshop',
+  refreshOrganizer: 'openKitchen.refreshOrganizer',
+  importRoster: 'openKitchen.importRoster',
+  provisionAllStacks: 'openKitchen.provisionAllStacks',
+  sendInvites: 'openKitchen.sendInvites',
+  destroyAllStacks: 'openKitchen.destroyAllStacks',
+  retryStack: 'openKitchen.retryStack',
+  destroyStack: 'openKitchen.destroyStack',
+  resendInvite: 'openKitchen.resendInvite',
+  copyInviteLink: 'openKitchen.copyInviteLink',
 } as const;
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];
 
@@ -61,7 +73,7 @@ export const ContextKey = {
   signedIn: 'openKitchen.signedIn',
   /** The last session ended (401 or expiry); the welcome text then says so. */
   sessionEnded: 'openKitchen.sessionEnded',
-  /** The signed-in attendee has the organizer role. */
+  /** Connected as an organizer (organizer token in secret storage): shows the Organizer view. */
   isOrganizer: 'openKitchen.isOrganizer',
   /** The stack's status (`pending`, `provisioning`, `ready`, …), or unset. */
   stackStatus: 'openKitchen.stackStatus',

@@ -6,12 +6,12 @@
  *
  * Screenshots go to test/e2e/artifacts/<test>/<NN>-<step>.png (ignored by git).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
-import { format } from 'node:util';
+import { format, promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { startCodeServer, findRepoRoot, type CodeServer } from '../../src/cli/codeServer';
@@ -54,39 +54,16 @@ export function tempDir(teardown: Teardown, prefix: string): string {
   return dir;
 }
 
+const execFileAsync = promisify(execFile);
+
 /**
- * Bundles the extension (dist/extension.js) from the current sources, as scripts/build.mjs does.
- * Suites run in parallel and a running extension host may be reading the file, so it is replaced
- * atomically (write + rename) and only when its content changed.
+ * Builds dist/ from the current sources with scripts/build.mjs itself, so suites run what ships:
+ * the minified extension with its lazily loaded packages (dist/vendor/), and the process bundles.
+ * The script writes each file atomically and only when it changed, so suites building in parallel
+ * and a running extension host reading the files are safe.
  */
 export async function buildExtension(): Promise<void> {
-  const outdir = path.join(repoRoot, 'dist');
-  const result = await esbuild.build({
-    entryPoints: { extension: path.join(repoRoot, 'src', 'extension.ts') },
-    outdir,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
-    write: false,
-  });
-  fs.mkdirSync(outdir, { recursive: true });
-  for (const file of result.outputFiles) {
-    let same = false;
-    try {
-      same = fs.readFileSync(file.path).equals(Buffer.from(file.contents));
-    } catch {
-      // not there yet
-    }
-    if (same) continue;
-    const tmp = `${file.path}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, file.contents);
-    fs.renameSync(tmp, file.path);
-  }
+  await execFileAsync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot });
 }
 
 /**
@@ -96,7 +73,7 @@ export async function buildExtension(): Promise<void> {
 export function packageVsix(teardown: Teardown): string {
   const out = path.join(tempDir(teardown, 'open-kitchen-e2e-vsix-'), 'open-kitchen.vsix');
   const vsce = path.join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
-  const res = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', out], {
+  const res = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--skip-license', '-o', out], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 120_000,
@@ -337,6 +314,27 @@ export function toast(page: Page, text: string | RegExp): Locator {
   return page.locator(workbench.toastMessage, { hasText: text });
 }
 
+/**
+ * Records the text of every notification toast from now on, also ones that come and go between
+ * two looks (a progress notification of quick work); read them with the returned function.
+ */
+export async function recordToasts(page: Page): Promise<() => Promise<string[]>> {
+  // A string, not a function: tsx would wrap named functions in a helper the page does not have.
+  await page.evaluate(`(() => {
+    const seen = [];
+    window.__okToasts = seen;
+    function look() {
+      for (const el of document.querySelectorAll('.notifications-toasts .notification-list-item-message')) {
+        const text = el.textContent || '';
+        if (text && !seen.includes(text)) seen.push(text);
+      }
+    }
+    new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true });
+    look();
+  })()`);
+  return () => page.evaluate('[...window.__okToasts]') as Promise<string[]>;
+}
+
 /** Closes every visible toast so later screenshots and waits see only new ones. */
 export async function clearToasts(page: Page): Promise<void> {
   await runFromPalette(page, 'Notifications: Clear All Notifications');
@@ -427,4 +425,24 @@ export async function runInHostSuite(
   }
   if (problem || exitCode !== 0) log.push(...consoleLines.map((l) => `console ${l}`));
   return { exitCode, results, log, problem };
+}
+
+/**
+ * A row's inline action button (the icons shown on hover), by the command's title. Hovering the
+ * row first shows them, as for a person.
+ */
+export async function inlineAction(page: Page, viewName: string, rowLabel: string, actionTitle: string): Promise<Locator> {
+  const row = treeRow(page, viewName, rowLabel).first();
+  await row.hover();
+  return row.locator(`.actions .action-label[aria-label^="${actionTitle}"]`);
+}
+
+/** Runs a row's context-menu entry (right click, then the entry by its title). */
+export async function contextMenuAction(page: Page, viewName: string, rowLabel: string, actionTitle: string): Promise<void> {
+  await treeRow(page, viewName, rowLabel).first().click({ button: 'right' });
+  const entry = page.locator('.context-view .monaco-menu .action-item', { has: page.locator('.action-label', { hasText: actionTitle }) });
+  await entry.waitFor();
+  // VS Code's context menu acts on mouse-up over a hovered item: hover, then press Enter on it.
+  await entry.hover();
+  await page.keyboard.press('Enter');
 }

@@ -7,15 +7,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { findSshd, isAlive, waitForExit, type BastionKind } from '../../src/organizer/providers/bastion';
 import { httpGetThroughBastion } from '../../src/organizer/providers/bastion/probe';
 import { generateStackKeys } from '../../src/organizer/providers/keys';
-import { LocalProvider, stackProgram, type LocalHandle } from '../../src/organizer/providers/local';
+import { LocalProvider, localStackNeeds, stackProgram, stackProcessesOf, type LocalHandle } from '../../src/organizer/providers/local';
 import type { ProvisionedStack, StackKeys, StackSpec } from '../../src/organizer/providers/types';
+import { listeningPortsOf, processesUnder } from './procfs';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ok-local-'));
 const topology = { servers: 3, clientsPerZone: 3, zones: ['europe-west1-b', 'europe-west1-c'] };
@@ -26,21 +27,6 @@ function newSpec(): StackSpec {
   return { stackId: id, workshopName: 'ws', attendeeId: `att_${counter}`, name: `ws-t${counter}`, topology, dataDir: path.join(root, 'stacks', id) };
 }
 
-/** Every live process whose command line names the stack folder (stack process, sshd, agents). */
-function processesOf(dir: string): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let cmdline: string;
-    try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmdline.split('\0').some((a) => a === dir || a.includes(dir + '/')) && isAlive(Number(entry))) out.push(Number(entry));
-  }
-  return out;
-}
 
 const provisioned: { provider: LocalProvider; spec: StackSpec; handle: Record<string, unknown> | null }[] = [];
 
@@ -136,7 +122,7 @@ for (const kind of kinds) {
       assert.ok(await waitForExit(handle.pid, 10_000));
       assert.equal(await provider.check(spec, stack.handle), 'lost');
       await provider.destroy(spec, stack.handle, () => undefined);
-      assert.deepEqual(processesOf(spec.dataDir), []);
+      assert.deepEqual(processesUnder(spec.dataDir), []);
       if (handle.bastionPid) assert.equal(isAlive(handle.bastionPid), false, 'sshd is stopped too');
       assert.equal(fs.existsSync(spec.dataDir), false);
       // Destroying again is harmless.
@@ -155,7 +141,7 @@ describe('stopping local stacks', () => {
     const progress: string[] = [];
     await provider.destroy(spec, stack.handle, (m) => progress.push(m));
     assert.equal(isAlive(pid), false);
-    assert.deepEqual(processesOf(spec.dataDir), []);
+    assert.deepEqual(processesUnder(spec.dataDir), []);
     assert.equal(fs.existsSync(spec.dataDir), false);
     assert.ok(progress.some((m) => /Stopping the stack process/.test(m)));
     assert.equal(await provider.check(spec, stack.handle), 'lost');
@@ -168,7 +154,7 @@ describe('stopping local stacks', () => {
     process.kill(h.pid, 'SIGTERM');
     assert.ok(await waitForExit(h.pid, 15_000));
     assert.equal(fs.existsSync(path.join(spec.dataDir, 'state.json')), false);
-    assert.deepEqual(processesOf(spec.dataDir), []);
+    assert.deepEqual(processesUnder(spec.dataDir), []);
     assert.match(fs.readFileSync(path.join(spec.dataDir, 'stack.log'), 'utf8'), /stopping: SIGTERM[\s\S]*stopped/);
     await provider.destroy(spec, stack.handle, () => undefined);
   });
@@ -202,7 +188,7 @@ describe('provisioning failures', () => {
       assert.match(err.message, /host private key/);
       return true;
     });
-    assert.deepEqual(processesOf(spec.dataDir), []);
+    assert.deepEqual(processesUnder(spec.dataDir), []);
   });
 
   test('an aborted provision stops the stack process it started', async () => {
@@ -213,7 +199,69 @@ describe('provisioning failures', () => {
     }, controller.signal);
     provisioned.push({ provider, spec, handle: null });
     await assert.rejects(started, /destroy requested/);
-    assert.deepEqual(processesOf(spec.dataDir), []);
+    assert.deepEqual(processesUnder(spec.dataDir), []);
+  });
+});
+
+describe('an organizer killed while it starts a stack', () => {
+  test('destroy() finds the stack process by its folder when no state file or handle names it yet', async () => {
+    const spec = newSpec();
+    const keys = generateStackKeys();
+    provisioned.push({ provider: new LocalProvider({ dataDir: root, bastionKind: 'ssh2' }), spec, handle: null });
+    // A stand-in organizer: it starts provisioning and is SIGKILLed right after the stack process is spawned.
+    const script = `
+      const { LocalProvider } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'organizer', 'providers', 'local.ts'))});
+      const [spec, keys] = JSON.parse(process.argv[1]);
+      new LocalProvider({ dataDir: ${JSON.stringify(root)}, bastionKind: 'ssh2' }).provision(spec, keys, (m) => {
+        // Spawning follows this progress report in the same turn; die before anything else runs.
+        if (/Starting the stack process/.test(m)) setImmediate(() => process.kill(process.pid, 'SIGKILL'));
+      });
+    `;
+    const organizer = spawn(process.execPath, ['--import', 'tsx', '-e', script, JSON.stringify([spec, keys])], { stdio: 'inherit' });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => organizer.once('exit', (_code, sig) => resolve(sig)));
+    assert.equal(signal, 'SIGKILL');
+    const orphans = stackProcessesOf(spec.dataDir);
+    assert.equal(orphans.length, 1, 'the stack process outlived its organizer');
+    assert.equal(fs.existsSync(path.join(spec.dataDir, 'state.json')), false, 'killed before the stack wrote its state file');
+
+    // A restarted organizer knows only the folder: no handle, no state file.
+    await new LocalProvider({ dataDir: root }).destroy(spec, null, () => undefined);
+    assert.deepEqual(processesUnder(spec.dataDir), []);
+    assert.equal(isAlive(orphans[0]), false);
+    assert.equal(fs.existsSync(spec.dataDir), false);
+  });
+});
+
+describe('pre-flight of local stacks', () => {
+  test('counts the processes and ports a stack really starts, and checks them against this machine', async () => {
+    const provider = new LocalProvider({ dataDir: root, bastionKind: 'ssh2', backend: 'lab' });
+    const estimate = await provider.preflight(topology, 20);
+    const byName = new Map(estimate.resources.map((r) => [r.name, r]));
+    assert.deepEqual(byName.get('Processes'), { name: 'Processes', unit: null, perStack: 1, total: 20 });
+    assert.deepEqual(byName.get('Ports'), { name: 'Ports', unit: 'loopback TCP', perStack: 3, total: 60 });
+    assert.equal(byName.get('Memory')?.total, 20 * byName.get('Memory')!.perStack);
+    assert.deepEqual(localStackNeeds('openssh', false).processes, 2, 'an OpenSSH bastion adds its sshd');
+
+    // What the estimate says is what a stack starts: its processes and listening ports.
+    const spec = newSpec();
+    const stack = await provision(provider, spec, generateStackKeys());
+    const pids = processesUnder(spec.dataDir);
+    assert.equal(pids.length, byName.get('Processes')!.perStack);
+    assert.equal(listeningPortsOf(pids).length, byName.get('Ports')!.perStack);
+    assert.ok(listeningPortsOf(pids).includes(stack.bastion.port));
+
+    // This machine's quotas are read, each with its scope.
+    const metrics = estimate.quotas.map((q) => `${q.metric} / ${q.scope}`);
+    for (const m of ['Memory (MiB) / this machine', 'Ephemeral ports / this machine (ip_local_port_range)', 'Open files / each stack process (ulimit -n)']) {
+      assert.ok(metrics.includes(m), `${m} in ${metrics.join(', ')}`);
+    }
+    for (const q of estimate.quotas) assert.equal(q.ok, q.needed <= q.limit - q.usage, JSON.stringify(q));
+    assert.deepEqual(estimate.problems, []);
+
+    // Far more stacks than this machine has memory or ports for are refused with the reason.
+    const huge = await provider.preflight(topology, 1_000_000);
+    assert.ok(huge.problems.some((p) => /^Memory \(MiB\) \(this machine\): 1000000 stacks need \d+, but only \d+ of \d+ are free\.$/.test(p)), huge.problems.join('\n'));
+    assert.ok(huge.problems.some((p) => /^Ephemeral ports/.test(p)));
   });
 });
 

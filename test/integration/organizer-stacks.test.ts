@@ -11,8 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { utils as sshUtils } from 'ssh2';
 import { Environment, ListStacksResponse, RedeemResponse, type StackStatus } from '../../src/contract';
-import { LOST_AFTER_RESTART, startOrganizer, type Organizer, type OrganizerOptions, type StackChange } from '../../src/organizer';
-import type { Provider, ProvisionedStack, StackKeys, StackSpec } from '../../src/organizer/providers/types';
+import { CANCELLED, LOST_AFTER_RESTART, startOrganizer, type Organizer, type OrganizerOptions, type StackChange } from '../../src/organizer';
+import type { PreflightEstimate, Provider, ProvisionedStack, StackKeys, StackSpec, StackTopology } from '../../src/organizer/providers/types';
 
 // ---- fixtures ----
 
@@ -109,8 +109,29 @@ class ScriptedProvider implements Provider {
     }
   }
 
+  /** Each stack is one process with three ports; `quotaLimit` stacks fit (default: any number). */
+  quotaLimit = Infinity;
+
+  async preflight(topology: StackTopology, count: number): Promise<PreflightEstimate> {
+    const limit = Number.isFinite(this.quotaLimit) ? this.quotaLimit : 1000;
+    const ok = count <= limit;
+    return {
+      resources: [
+        { name: 'Processes', unit: null, perStack: 1, total: count },
+        { name: 'Ports', unit: null, perStack: 3, total: 3 * count },
+      ],
+      quotas: [{ metric: 'Stacks', scope: `${topology.servers} servers each`, needed: count, limit, usage: 0, ok }],
+      quotaNote: null,
+      problems: ok ? [] : [`Stacks: ${count} needed, ${limit} allowed.`],
+    };
+  }
+
+  /** When set, each destroy waits for what it returns (to hold a teardown or cleanup mid-way). */
+  destroyHook: (() => Promise<void>) | null = null;
+
   async destroy(spec: StackSpec, handle: Record<string, unknown> | null): Promise<void> {
     this.calls.push({ op: 'destroy', stackId: spec.stackId, handle });
+    await this.destroyHook?.();
     this.alive.delete(spec.stackId);
   }
 
@@ -211,6 +232,11 @@ function untilStatus(h: Harness, stackId: string, status: StackStatus): Promise<
 }
 
 const idle = (h: Harness) => bounded(h.org.stacks.idle(), 'the stack service to be idle');
+
+function assertApiError(r: { status: number; body: unknown }, status: number, message: RegExp): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.match((r.body as { error: { message: string } }).error.message, message);
+}
 
 // ---- tests ----
 
@@ -412,6 +438,162 @@ describe('stack service', () => {
     const [stack] = await stacks(h, name);
     assert.equal(stack.status, 'failed');
     assert.equal(stack.statusMessage, 'no provider named "local"');
+    await stop(h);
+  });
+});
+
+describe('cancel and pre-flight', () => {
+  test('cancel unqueues waiting builds and aborts running ones, cleaning up what they started; provisioning again builds them', async () => {
+    const h = await start({ concurrency: 1 });
+    const { name } = await workshop(h, 3);
+    h.provider.script.push('block');
+    await call(h, 'POST', `/v1/workshops/${name}/stacks`, {});
+    await h.provider.untilInFlight(1);
+    const r = await call(h, 'POST', `/v1/workshops/${name}/stacks/cancel`, {});
+    assert.equal(r.status, 200);
+    const right = ListStacksResponse.parse(r.body).stacks;
+    assert.deepEqual(
+      right.map((s) => `${s.status}: ${s.statusMessage}`),
+      ['provisioning: Cancelling: stopping the build and cleaning up what it started.', `pending: ${CANCELLED}`, `pending: ${CANCELLED}`],
+    );
+    await idle(h);
+    const after = await stacks(h, name);
+    assert.deepEqual(after.map((s) => `${s.status}: ${s.statusMessage}`), Array(3).fill(`pending: ${CANCELLED}`));
+    // The aborted build was torn down; the queued ones never started.
+    assert.deepEqual(h.provider.calls.map((c) => `${c.op} ${c.stackId === right[0].id ? 'running' : 'queued'}`), ['provision running', 'destroy running']);
+    assert.equal(h.provider.alive.size, 0);
+    assert.equal(h.org.store.getStack(right[0].id)!.desired, null);
+
+    // Nothing is resumed after a restart, and provisioning again builds all three.
+    await stop(h);
+    const again = await start({ concurrency: 1 }, h);
+    assert.deepEqual((await bounded(again.org.reconciled, 'reconcile')).resumed, []);
+    await call(again, 'POST', `/v1/workshops/${name}/stacks`, {});
+    await idle(again);
+    assert.deepEqual((await stacks(again, name)).map((s) => s.status), ['ready', 'ready', 'ready']);
+    await stop(again);
+  });
+
+  test('cancel for chosen attendees leaves the other builds alone and ready stacks untouched', async () => {
+    const h = await start({ concurrency: 2 });
+    const { name, ids } = await workshop(h, 4);
+    h.provider.script.push('ok', 'block', 'block', 'block');
+    await call(h, 'POST', `/v1/workshops/${name}/stacks`, {});
+    const [done, second, third, fourth] = await stacks(h, name);
+    await untilStatus(h, done.id, 'ready');
+    await h.provider.untilInFlight(2);
+    // Building now: the second and the third; the fourth waits for a slot.
+    const r = await call(h, 'POST', `/v1/workshops/${name}/stacks/cancel`, { attendeeIds: [ids[0], ids[2]] });
+    assert.equal(r.status, 200);
+    await untilStatus(h, third.id, 'pending');
+    assert.equal(h.org.store.getStack(third.id)!.status_message, CANCELLED);
+    assert.equal(h.org.store.getStack(done.id)!.status, 'ready');
+    assert.equal(h.org.store.getStack(second.id)!.status, 'provisioning');
+    // The freed slot goes to the fourth, which keeps its request.
+    await h.provider.untilInFlight(2);
+    assert.equal(h.provider.provisions(fourth.id), 1);
+    await call(h, 'POST', `/v1/workshops/${name}/stacks/cancel`, {});
+    await idle(h);
+    assert.deepEqual(
+      (await stacks(h, name)).map((s) => `${s.status}: ${s.statusMessage}`),
+      ['ready: Ready.', `pending: ${CANCELLED}`, `pending: ${CANCELLED}`, `pending: ${CANCELLED}`],
+    );
+    assert.deepEqual([...h.provider.alive], [done.id]);
+    assertApiError(await call(h, 'POST', `/v1/workshops/${name}/stacks/cancel`, { attendeeIds: 'all' }), 422, /attendeeIds/);
+    await stop(h);
+  });
+
+  test('a cancel whose cleanup was cut short by a stop is finished by the next start, not rebuilt', async () => {
+    const h = await start();
+    const { name } = await workshop(h, 1);
+    h.provider.script.push('block');
+    await call(h, 'POST', `/v1/workshops/${name}/stacks`, {});
+    await h.provider.untilInFlight(1);
+    let release!: () => void;
+    const cleanupStarted = new Promise<void>((started) => {
+      h.provider.destroyHook = () => {
+        started();
+        return new Promise<void>((r) => (release = r));
+      };
+    });
+    await call(h, 'POST', `/v1/workshops/${name}/stacks/cancel`, {});
+    await bounded(cleanupStarted, 'the cleanup to start');
+    const [stack] = await stacks(h, name);
+    assert.equal(stack.status, 'provisioning');
+    // The service stops while the cleanup is under way (as on SIGTERM); the cleanup then ends unrecorded.
+    const stopping = h.org.stacks.close();
+    release();
+    await stopping;
+    await stop(h);
+    h.provider.destroyHook = null;
+    const again = await start({}, h);
+    assert.deepEqual((await bounded(again.org.reconciled, 'reconcile')).resumed, []);
+    await idle(again);
+    const after = await stacks(again, name);
+    assert.equal(`${after[0].status}: ${after[0].statusMessage}`, `pending: ${CANCELLED}`);
+    assert.equal(stack.id, after[0].id);
+    assert.deepEqual(h.provider.calls.map((c) => c.op), ['provision', 'destroy', 'destroy']);
+    await stop(again);
+  });
+
+  test('pre-flight counts the stacks not ready and reports the provider’s quota problem; a provider that cannot load is a problem too', async () => {
+    const h = await start();
+    const { name, ids } = await workshop(h, 3);
+    await call(h, 'POST', `/v1/workshops/${name}/stacks`, { attendeeIds: [ids[0]] });
+    await idle(h);
+    h.provider.quotaLimit = 1;
+    const r = await call(h, 'GET', `/v1/workshops/${name}/preflight`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, {
+      workshop: name,
+      provider: 'local',
+      stacks: 2,
+      ready: 1,
+      resources: [
+        { name: 'Processes', unit: null, perStack: 1, total: 2 },
+        { name: 'Ports', unit: null, perStack: 3, total: 6 },
+      ],
+      quotas: [{ metric: 'Stacks', scope: '3 servers each', needed: 2, limit: 1, usage: 0, ok: false }],
+      quotaNote: null,
+      problems: ['Stacks: 2 needed, 1 allowed.'],
+      ok: false,
+    });
+    await stop(h);
+
+    const broken = await start({
+      providers: () => {
+        throw new Error('The terraform binary "terraform" was not found.');
+      },
+    });
+    const w = await workshop(broken, 1);
+    const p = (await call(broken, 'GET', `/v1/workshops/${w.name}/preflight`)).body as { ok: boolean; problems: string[]; stacks: number };
+    assert.deepEqual(p.problems, ['The terraform binary "terraform" was not found.']);
+    assert.equal(p.ok, false);
+    assert.equal(p.stacks, 1);
+    await stop(broken);
+  });
+});
+
+describe('the rehearsal knob OPEN_KITCHEN_INJECT_FAILURES', () => {
+  test('the first n build attempts fail as transient errors and are retried; the provider sees only the attempts after them', async () => {
+    const h = await start({ env: { OPEN_KITCHEN_INJECT_FAILURES: '2' }, retry: { attempts: 3, backoffMs: 1 } });
+    const { name } = await workshop(h, 2);
+    await call(h, 'POST', `/v1/workshops/${name}/stacks`, {});
+    await idle(h);
+    assert.deepEqual((await stacks(h, name)).map((s) => s.status), ['ready', 'ready']);
+    assert.equal(h.provider.provisions(), 2);
+    const failures = (await stacks(h, name)).flatMap((s) => h.org.store.stackEvents(s.id)).filter((e) => /injected failure/.test(e.message ?? ''));
+    assert.equal(failures.length, 2);
+    await stop(h);
+  });
+
+  test('it is off unless set, and a value that is not a whole number stops the start', async () => {
+    await assert.rejects(start({ env: { OPEN_KITCHEN_INJECT_FAILURES: 'two' } }), /OPEN_KITCHEN_INJECT_FAILURES must be a whole number of provision attempts to fail, not "two"/);
+    const h = await start({ env: {} });
+    const { name } = await workshop(h, 1);
+    await call(h, 'POST', `/v1/workshops/${name}/stacks`, {});
+    await idle(h);
+    assert.equal(h.org.store.stackEvents((await stacks(h, name))[0].id).some((e) => /injected/.test(e.message ?? '')), false);
     await stop(h);
   });
 });

@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
 import { utils as sshUtils } from 'ssh2';
 import {
   ApiError,
@@ -21,9 +23,12 @@ import {
   RedeemResponse,
   routes,
   Workshop,
+  type AttendeeSummary,
+  type WorkshopEvent,
 } from '../../src/contract';
-import { startOrganizer, type Organizer, type OrganizerOptions } from '../../src/organizer';
-import type { Provider, ProvisionedStack, StackKeys, StackSpec } from '../../src/organizer/providers/types';
+import { OrganizerClient } from '../../src/organizer/client';
+import { openDatabase, startOrganizer, type Organizer, type OrganizerOptions } from '../../src/organizer';
+import type { PreflightEstimate, Provider, ProvisionedStack, StackKeys, StackSpec } from '../../src/organizer/providers/types';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -76,6 +81,15 @@ class InstantProvider implements Provider {
       nomadToken,
       consulToken: null,
       handle: { stackId: spec.stackId },
+    };
+  }
+
+  async preflight(_topology: unknown, count: number): Promise<PreflightEstimate> {
+    return {
+      resources: [{ name: 'Processes', unit: null, perStack: 1, total: count }],
+      quotas: [],
+      quotaNote: 'The instant provider reads no quotas.',
+      problems: [],
     };
   }
 
@@ -314,7 +328,7 @@ describe('organizer service', () => {
     const organizerRoutes = Object.entries(routes)
       .filter(([, r]) => r.includes('/v1/workshops'))
       .map(([, r]) => r.replace(':workshop', name).split(' ') as [string, string]);
-    assert.equal(organizerRoutes.length, 9);
+    assert.equal(organizerRoutes.length, 13);
     for (const [method, url] of organizerRoutes) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : {};
       const asAttendee = await call(h, method, url, { token, body });
@@ -466,6 +480,19 @@ describe('organizer service limits and storage', () => {
     await stop(h);
   });
 
+  test('attendees clicking a used invite again do not lock the room out: only unknown invites count as failures', async () => {
+    const h = await start({ signInFailureLimit: { max: 3, timeWindowMs: 60_000 } });
+    const { invites } = await workshopWithInvites(h, ['u1@example.com', 'u2@example.com']);
+    const [used, fresh] = [...invites.values()];
+    await signIn(h, used!.token);
+    // Five clicks on the link that already signed in, all from the room's one address.
+    for (let i = 0; i < 5; i++) {
+      assertError(await call(h, 'POST', '/v1/auth/redeem', { token: null, body: { invite: used!.token } }), 410, 'invite_used');
+    }
+    assert.equal((await call(h, 'POST', '/v1/auth/redeem', { token: null, body: { invite: fresh!.token } })).status, 200);
+    await stop(h);
+  });
+
   test('all sign-in requests are capped per address as a flood guard', async () => {
     const h = await start({ redeemRateLimit: { max: 2, timeWindowMs: 60_000 } });
     const attempt = () => call(h, 'POST', '/v1/auth/redeem', { token: null, body: { invite: 'oki_' + 'w'.repeat(43) } });
@@ -474,6 +501,21 @@ describe('organizer service limits and storage', () => {
     assertError(limited, 429, 'rate_limited', /Too many sign-in attempts/);
     assert.ok(limited.headers.get('retry-after'));
     await stop(h);
+  });
+
+  test('a database from before invite mail is upgraded in place: its invites still work and count as never mailed', async () => {
+    const h = await start();
+    const { invites, name } = await workshopWithInvites(h, ['legacy@example.com']);
+    await stop(h);
+    // Turn the database back into what an organizer of schema version 1 left behind.
+    const db = openDatabase(path.join(h.dataDir, 'organizer.db'));
+    db.exec('ALTER TABLE invites DROP COLUMN mailed_at; DELETE FROM schema_migrations WHERE version > 1;');
+    db.close();
+    const again = await start({}, h);
+    const list = ListAttendeesResponse.parse((await call(again, 'GET', `/v1/workshops/${name}/attendees`)).body).attendees;
+    assert.deepEqual(list.map((a) => [a.invite.status, a.invite.mailedAt]), [['sent', null]]);
+    await signIn(again, invites.get('legacy@example.com')!.token);
+    await stop(again);
   });
 
   test('the database file holds no token or private key in clear text', async () => {
@@ -645,5 +687,297 @@ describe('organizer service limits and storage', () => {
     });
     assert.deepEqual(JSON.parse(body), { status: 'ok', api: 'v1' });
     await stop(h);
+  });
+});
+
+describe('provisioning, pre-flight, progress events and invite mail', () => {
+  let h: Harness;
+  before(async () => {
+    h = await start();
+  });
+
+  /** A workshop with attendees (no invites yet); returns its name and the attendee ids by email. */
+  async function roster(emails: string[]): Promise<{ name: string; ids: Map<string, string> }> {
+    const name = 'mail-' + crypto.randomBytes(3).toString('hex');
+    assert.equal((await call(h, 'POST', '/v1/workshops', { body: { name, title: 'Nomad in practice' } })).status, 201);
+    const imp = await call(h, 'POST', `/v1/workshops/${name}/attendees`, {
+      body: { attendees: emails.map((email) => ({ email, name: email.split('@')[0] })) },
+    });
+    const imported = (imp.body as { imported: { id: string; email: string }[] }).imported;
+    return { name, ids: new Map(imported.map((i) => [i.email, i.id])) };
+  }
+
+  /** The .eml files of the outbox, parsed, oldest first. */
+  async function outbox(dir = path.join(h.dataDir, 'outbox')) {
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort() : [];
+    return Promise.all(
+      files.map(async (f) => {
+        const mail = await simpleParser(fs.readFileSync(path.join(dir, f)));
+        const to = Array.isArray(mail.to) ? mail.to[0] : mail.to;
+        const link = /vscode:\/\/\S+/.exec(mail.text ?? '')?.[0] ?? '';
+        return { file: f, to: to?.value[0]?.address, subject: mail.subject, text: mail.text ?? '', link, mode: fs.statSync(path.join(dir, f)).mode & 0o777 };
+      }),
+    );
+  }
+
+  test('the event stream starts with a snapshot of every stack, then one event per change, and stops listening when the client goes away', async () => {
+    const { name, ids } = await roster(['ev1@example.com', 'ev2@example.com']);
+    const client = new OrganizerClient(h.org.url, h.opts.organizerToken!);
+    const events: WorkshopEvent[] = [];
+    const controller = new AbortController();
+    const listenersBefore = h.org.stacks.listenerCount('change');
+    const allReady = new Promise<void>((resolve, reject) => {
+      const readyIds = new Set<string>();
+      client
+        .watchWorkshop(
+          name,
+          (e) => {
+            events.push(e);
+            if (e.type === 'snapshot') {
+              // Provisioning starts only once the snapshot is in: every change after it arrives as an event.
+              void call(h, 'POST', `/v1/workshops/${name}/stacks`, { body: {} });
+            } else if (e.type === 'stack' && e.stack.status === 'ready') {
+              readyIds.add(e.stack.id);
+              if (readyIds.size === 2) resolve();
+            }
+          },
+          controller.signal,
+        )
+        .catch(reject);
+    });
+    await allReady;
+    assert.equal(events[0].type, 'snapshot');
+    const snapshot = events[0] as Extract<WorkshopEvent, { type: 'snapshot' }>;
+    assert.deepEqual(snapshot.stacks.map((s) => [s.attendeeId, s.status]).sort(), [...ids.values()].map((id) => [id, 'pending']).sort());
+    const changes = events.slice(1) as Extract<WorkshopEvent, { type: 'stack' }>[];
+    assert.ok(changes.every((e) => e.type === 'stack'));
+    // Each stack's events follow its recorded history, in order.
+    for (const stack of snapshot.stacks) {
+      const streamed = changes.filter((e) => e.stack.id === stack.id).map((e) => `${e.stack.status}: ${e.stack.statusMessage}`);
+      const recorded = h.org.store.stackEvents(stack.id).slice(-streamed.length).map((e) => `${e.status}: ${e.message}`);
+      assert.deepEqual(streamed, recorded);
+      assert.deepEqual(streamed.slice(0, 2), ['pending: Queued for provisioning.', 'provisioning: Provisioning started.']);
+      assert.equal(streamed.at(-1), 'ready: Ready.');
+    }
+    assert.equal(h.org.stacks.listenerCount('change'), listenersBefore + 1);
+    const removed = new Promise<void>((resolve) => h.org.stacks.once('removeListener', () => resolve()));
+    controller.abort();
+    await removed;
+    assert.equal(h.org.stacks.listenerCount('change'), listenersBefore);
+  });
+
+  test('the event stream tells the organizer when an attendee gets an invite, signs in and makes lab progress', async () => {
+    const { name, ids } = await roster(['seen@example.com']);
+    const id = ids.get('seen@example.com')!;
+    const client = new OrganizerClient(h.org.url, h.opts.organizerToken!);
+    const controller = new AbortController();
+    const seen: AttendeeSummary[] = [];
+    let snapshot!: () => void;
+    const opened = new Promise<void>((resolve) => (snapshot = resolve));
+    const waiters: (() => void)[] = [];
+    const watching = client.watchWorkshop(
+      name,
+      (e) => {
+        if (e.type === 'snapshot') snapshot();
+        if (e.type === 'attendee') seen.push(e.attendee);
+        for (const w of waiters.splice(0)) w();
+      },
+      controller.signal,
+    );
+    const next = (what: (a: AttendeeSummary) => boolean) =>
+      new Promise<AttendeeSummary>((resolve) => {
+        const look = () => {
+          const hit = seen.find(what);
+          if (hit) resolve(hit);
+          else waiters.push(look);
+        };
+        look();
+      });
+    await opened;
+    const link = (await client.createInvites(name, { attendeeIds: [id] })).invites[0]!.link;
+    assert.equal((await next((a) => a.invite.status === 'sent')).id, id);
+    const invite = new URL(link).searchParams.get('invite')!;
+    const signedIn = await call(h, 'POST', '/v1/auth/redeem', { token: null, body: { invite } });
+    assert.equal(signedIn.status, 200);
+    const redeemed = await next((a) => a.invite.status === 'redeemed');
+    assert.ok(redeemed.lastSeenAt, 'signing in counts as seen');
+    const token = (signedIn.body as { token: string }).token;
+    await call(h, 'POST', '/v1/me/progress', { token, body: { labId: 'first-job', stepId: 'run', status: 'done' } });
+    const progressed = await next((a) => a.progress.done === 1);
+    assert.equal(progressed.progress.current, 'first-job/run');
+    controller.abort();
+    await watching;
+  });
+
+  test('another workshop’s changes stay out of the stream; idle streams get ": ping" comments; stopping the service ends them', async () => {
+    const own = await start({ eventPingMs: 20 });
+    // Two workshops on this service; the stream follows the first only.
+    const mk = async (n: string) => {
+      await call(own, 'POST', '/v1/workshops', { body: { name: n, title: n } });
+      await call(own, 'POST', `/v1/workshops/${n}/attendees`, { body: { attendees: [{ email: `${n}@example.com`, name: n }] } });
+    };
+    await mk('watched');
+    await mk('other');
+    const res = await fetch(`${own.org.url}/v1/workshops/watched/events`, { headers: { authorization: `Bearer ${own.opts.organizerToken}` } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const reader = res.body!.getReader();
+    let text = '';
+    const readUntil = async (re: RegExp) => {
+      while (!re.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) return false;
+        text += Buffer.from(value).toString();
+      }
+      return true;
+    };
+    assert.ok(await readUntil(/^data: \{"type":"snapshot"/));
+    await call(own, 'POST', '/v1/workshops/other/stacks', { body: {} });
+    await own.org.stacks.idle();
+    assert.ok(await readUntil(/\n: ping\n\n/), 'a ping comment arrives');
+    assert.doesNotMatch(text, /"type":"stack"/, 'the other workshop’s builds are not in this stream');
+    // Closing the service ends the stream instead of waiting for the client forever.
+    await stop(own);
+    assert.equal(await readUntil(/(?!)/), false, 'the stream ended');
+  });
+
+  test('pre-flight counts the stacks not yet ready and passes on the provider’s numbers', async () => {
+    const { name, ids } = await roster(['pf1@example.com', 'pf2@example.com', 'pf3@example.com']);
+    await call(h, 'POST', `/v1/workshops/${name}/stacks`, { body: { attendeeIds: [ids.get('pf1@example.com')] } });
+    await h.org.stacks.idle();
+    const r = await call(h, 'GET', `/v1/workshops/${name}/preflight`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, {
+      workshop: name,
+      provider: 'local',
+      stacks: 2,
+      ready: 1,
+      resources: [{ name: 'Processes', unit: null, perStack: 1, total: 2 }],
+      quotas: [],
+      quotaNote: 'The instant provider reads no quotas.',
+      problems: [],
+      ok: true,
+    });
+    assertError(await call(h, 'GET', '/v1/workshops/nope/preflight'), 404, 'not_found', /nope/);
+  });
+
+  test('destroy takes ?attendeeIds=a,b and leaves the other stacks alone', async () => {
+    const { name, ids } = await roster(['d1@example.com', 'd2@example.com', 'd3@example.com']);
+    await provisionAndWait(h, name);
+    const [a, b, c] = [...ids.values()];
+    const r = await call(h, 'DELETE', `/v1/workshops/${name}/stacks?attendeeIds=${a},${b}`);
+    assert.equal(r.status, 202);
+    await h.org.stacks.idle();
+    const list = ListAttendeesResponse.parse((await call(h, 'GET', `/v1/workshops/${name}/attendees`)).body).attendees;
+    assert.deepEqual(
+      list.map((x) => [x.id, x.stack?.status]),
+      [[a, 'destroyed'], [b, 'destroyed'], [c, 'ready']],
+    );
+    assertError(await call(h, 'DELETE', `/v1/workshops/${name}/stacks?attendeeIds=`), 400, 'bad_request', /attendeeIds is empty/);
+    assertError(await call(h, 'DELETE', `/v1/workshops/${name}/stacks?attendeeIds=att_nobody`), 404, 'not_found', /att_nobody/);
+  });
+
+  test('invites go out as one .eml per attendee; "unsent" then sends nothing; "unopened" resends only to those not signed in', async () => {
+    fs.rmSync(path.join(h.dataDir, 'outbox'), { recursive: true, force: true });
+    const emails = ['m1@example.com', 'm2@example.com', 'm3@example.com'];
+    const { name, ids } = await roster(emails);
+    const first = await call(h, 'POST', `/v1/workshops/${name}/invites/send`, { body: {} });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const sent = first.body as { transport: string; sent: { email: string; attendeeId: string; messageId: string }[]; failed: unknown[] };
+    assert.equal(sent.transport, 'outbox');
+    assert.deepEqual(sent.sent.map((x) => [x.email, x.attendeeId]), emails.map((e) => [e, ids.get(e)]));
+    assert.deepEqual(sent.failed, []);
+    const mails = await outbox();
+    assert.deepEqual(mails.map((m) => m.to).sort(), emails);
+    for (const m of mails) {
+      assert.equal(m.subject, 'Your environment for Nomad in practice');
+      assert.match(m.link, /^vscode:\/\/openkitchen\.open-kitchen\/signin\?/);
+      assert.equal(new URL(m.link).searchParams.get('api'), h.org.publicUrl);
+      assert.equal(m.mode, 0o600, 'the outbox is for the organizer only');
+    }
+    let list = ListAttendeesResponse.parse((await call(h, 'GET', `/v1/workshops/${name}/attendees`)).body).attendees;
+    assert.ok(list.every((a) => a.invite.status === 'sent' && a.invite.mailedAt), JSON.stringify(list.map((a) => a.invite)));
+
+    // Everybody has been mailed: a second run sends nothing.
+    const again = await call(h, 'POST', `/v1/workshops/${name}/invites/send`, { body: { which: 'unsent' } });
+    assert.deepEqual((again.body as { sent: unknown[] }).sent, []);
+    assert.equal((await outbox()).length, 3);
+
+    // m1 signs in with the mailed link; "unopened" resends to m2 and m3, whose old links stop working.
+    const linkOf = (ms: Awaited<ReturnType<typeof outbox>>, email: string) => inviteToken(ms.filter((m) => m.to === email).at(-1)!.link);
+    await signIn(h, linkOf(mails, 'm1@example.com'));
+    const resend = await call(h, 'POST', `/v1/workshops/${name}/invites/send`, { body: { which: 'unopened' } });
+    assert.deepEqual((resend.body as { sent: { email: string }[] }).sent.map((x) => x.email), ['m2@example.com', 'm3@example.com']);
+    const after = await outbox();
+    assert.equal(after.length, 5);
+    assertError(await call(h, 'POST', '/v1/auth/redeem', { token: null, body: { invite: linkOf(mails, 'm2@example.com') } }), 410, 'invite_expired', /replaced/);
+    await signIn(h, linkOf(after, 'm2@example.com'));
+
+    // A resend to one attendee, by id.
+    const one = await call(h, 'POST', `/v1/workshops/${name}/invites/send`, { body: { attendeeIds: [ids.get('m3@example.com')] } });
+    assert.deepEqual((one.body as { sent: { email: string }[] }).sent.map((x) => x.email), ['m3@example.com']);
+    list = ListAttendeesResponse.parse((await call(h, 'GET', `/v1/workshops/${name}/attendees`)).body).attendees;
+    assert.deepEqual(list.map((a) => a.invite.status), ['redeemed', 'redeemed', 'sent']);
+
+    assertError(await call(h, 'POST', `/v1/workshops/${name}/invites/send`, { body: { which: 'everyone' } }), 422, 'validation_failed', /which/);
+    assertError(await call(h, 'POST', `/v1/workshops/${name}/invites/send`, { body: { attendeeIds: ['att_nobody'] } }), 404, 'not_found', /att_nobody/);
+  });
+
+  test('over SMTP, a recipient the server refuses is reported and the others are sent; the refused one keeps their earlier link', async () => {
+    const received: { to: string[]; raw: string }[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        if (address.address === 'bounce@example.com') {
+          return callback(Object.assign(new Error('No such mailbox'), { responseCode: 550 }));
+        }
+        callback();
+      },
+      onData(stream, session, callback) {
+        let raw = '';
+        stream.on('data', (d: Buffer) => (raw += d.toString()));
+        stream.on('end', () => {
+          received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const port = (smtp.server.address() as { port: number }).port;
+    const own = await start({ mail: { smtp: { host: '127.0.0.1', port }, from: 'Kitchen <kitchen@example.com>' } });
+    try {
+      const name = 'smtp-ws';
+      await call(own, 'POST', '/v1/workshops', { body: { name, title: 'SMTP' } });
+      const imp = await call(own, 'POST', `/v1/workshops/${name}/attendees`, {
+        body: { attendees: ['s1@example.com', 'bounce@example.com', 's3@example.com'].map((email) => ({ email, name: 'N' })) },
+      });
+      const bounceId = (imp.body as { imported: { id: string; email: string }[] }).imported[1].id;
+      // The bouncing attendee already holds a working link from before.
+      const earlier = await call(own, 'POST', `/v1/workshops/${name}/invites`, { body: { attendeeIds: [bounceId] } });
+      const earlierToken = inviteToken((earlier.body as { invites: { link: string }[] }).invites[0].link);
+
+      const r = await call(own, 'POST', `/v1/workshops/${name}/invites/send`, { body: {} });
+      assert.equal(r.status, 200);
+      const body = r.body as { transport: string; sent: { email: string }[]; failed: { email: string; reason: string }[] };
+      assert.equal(body.transport, 'smtp');
+      assert.deepEqual(body.sent.map((x) => x.email), ['s1@example.com', 's3@example.com']);
+      assert.deepEqual(body.failed.map((x) => x.email), ['bounce@example.com']);
+      assert.match(body.failed[0].reason, /No such mailbox/);
+      assert.deepEqual(received.map((m) => m.to), [['s1@example.com'], ['s3@example.com']]);
+      assert.match(received[0].raw, /^From: Kitchen <kitchen@example\.com>/m);
+
+      const list = ListAttendeesResponse.parse((await call(own, 'GET', `/v1/workshops/${name}/attendees`)).body).attendees;
+      assert.deepEqual(
+        list.map((a) => [a.email, a.invite.mailedAt !== null]).sort(),
+        [['bounce@example.com', false], ['s1@example.com', true], ['s3@example.com', true]],
+      );
+      await signIn(own, earlierToken);
+    } finally {
+      await stop(own);
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
   });
 });

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { agentCommands, findAgentBinaries, freeAgentPorts } from '../../src/organizer/providers/devAgents';
-import { createProvider, LocalProvider } from '../../src/organizer/providers';
+import { createProvider, LocalProvider, TerraformProvider } from '../../src/organizer/providers';
 import { stackProgram } from '../../src/organizer/providers/local';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ok-agents-'));
@@ -103,11 +103,11 @@ describe('createProvider', () => {
     assert.equal(p.name, 'local');
   });
 
-  test("'terraform-gce' says it is not available yet, and that retrying will not help", () => {
-    assert.throws(
-      () => createProvider('terraform-gce', { dataDir: tmp }),
-      (err: Error & { retryable?: boolean }) => /terraform-gce provider is not available yet/.test(err.message) && err.retryable === false,
-    );
+  test("'terraform-gce' is the Terraform provider, with terraform/gce of this repository as its module", () => {
+    const p = createProvider('terraform-gce', { dataDir: tmp, env: {} });
+    assert.ok(p instanceof TerraformProvider);
+    assert.equal(p.name, 'terraform-gce');
+    assert.equal(p.moduleDir, path.resolve(__dirname, '..', '..', 'terraform', 'gce'));
   });
 
   test('an unknown name lists the known ones', () => {

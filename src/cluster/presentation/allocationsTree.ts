@@ -10,7 +10,7 @@
  */
 import type { EnvNode, NodeIcon } from '../../attendee/environmentPresentation';
 import { CommandId } from '../../ui/ids';
-import type { AllocationCounts, AllocationInfo, ClusterChange, ClusterSnapshot, JobInfo, SectionStatus } from '../model';
+import { compareNames, type AllocationCounts, type AllocationInfo, type ClusterChange, type ClusterSnapshot, type JobInfo, type SectionStatus } from '../model';
 import { allocSummary, connectionNodes, type ConnectionView } from './clusterTree';
 
 export interface AllocationFilter {
@@ -178,27 +178,36 @@ export function moreNode(jobKey: string, group: string, hidden: number): EnvNode
   };
 }
 
+const interestRank = (x: AllocationInfo): number => (x.clientStatus === 'running' ? 0 : x.clientStatus === 'pending' ? 1 : x.clientStatus === 'failed' ? 2 : 3);
+
 function byInterest(a: AllocationInfo, b: AllocationInfo): number {
-  const rank = (x: AllocationInfo) => (x.clientStatus === 'running' ? 0 : x.clientStatus === 'pending' ? 1 : x.clientStatus === 'failed' ? 2 : 3);
-  return rank(a) - rank(b) || b.createTime - a.createTime || a.name.localeCompare(b.name);
+  return interestRank(a) - interestRank(b) || b.createTime - a.createTime || compareNames(a.name, b.name);
+}
+
+/** The non-empty parts joined by `sep` (a loop: this runs for every allocation row). */
+function joinPresent(sep: string, parts: (string | undefined)[]): string {
+  let out = '';
+  for (const p of parts) if (p) out = out ? out + sep + p : p;
+  return out;
 }
 
 export function allocationNode(a: AllocationInfo, nowMs: number): EnvNode {
   const stopping = a.desiredStatus !== 'run' && (a.clientStatus === 'running' || a.clientStatus === 'pending');
-  const where = [a.nodeName ?? a.nodeId.slice(0, 8), a.zone].filter(Boolean).join(' · ');
-  const parts = [stopping ? 'stopping' : a.clientStatus, where, age(a.createTime, nowMs), a.restarts ? `${a.restarts} restart${a.restarts === 1 ? '' : 's'}` : ''];
+  const where = joinPresent(' · ', [a.nodeName ?? a.nodeId.slice(0, 8), a.zone]);
+  const restarts = a.restarts ? `${a.restarts} restart${a.restarts === 1 ? '' : 's'}` : '';
   const reason = a.reason ?? (a.clientStatus === 'failed' || a.clientStatus === 'lost' ? a.clientDescription : undefined);
+  let tasks = '';
+  for (const t of a.tasks) tasks += `${tasks ? '; ' : ''}${t.name} ${t.state}${t.failed ? ' (failed)' : ''}${t.restarts ? `, ${t.restarts} restarts` : ''}`;
   return {
     id: allocNodeId.alloc(a.id),
     label: `${a.shortId} ${a.name.slice(a.name.lastIndexOf('['))}`,
-    description: [...parts, reason ? `— ${reason}` : ''].filter(Boolean).join(' · '),
-    tooltip: [
-      `${a.name} (${a.id})`,
-      `Status: ${a.clientStatus} (desired ${a.desiredStatus})${a.clientDescription ? ` — ${a.clientDescription}` : ''}`,
-      `Node: ${a.nodeName ?? a.nodeId}${a.zone ? ` in ${a.zone}` : ''}`,
-      `Tasks: ${a.tasks.map((t) => `${t.name} ${t.state}${t.failed ? ' (failed)' : ''}${t.restarts ? `, ${t.restarts} restarts` : ''}`).join('; ') || 'none yet'}`,
-      ...(a.lastEvent ? [`Last event: ${a.lastEvent.type} (${a.lastEvent.task}): ${a.lastEvent.message}`] : []),
-    ].join('\n'),
+    description: joinPresent(' · ', [stopping ? 'stopping' : a.clientStatus, where, age(a.createTime, nowMs), restarts, reason ? `— ${reason}` : '']),
+    tooltip:
+      `${a.name} (${a.id})\n` +
+      `Status: ${a.clientStatus} (desired ${a.desiredStatus})${a.clientDescription ? ` — ${a.clientDescription}` : ''}\n` +
+      `Node: ${a.nodeName ?? a.nodeId}${a.zone ? ` in ${a.zone}` : ''}\n` +
+      `Tasks: ${tasks || 'none yet'}` +
+      (a.lastEvent ? `\nLast event: ${a.lastEvent.type} (${a.lastEvent.task}): ${a.lastEvent.message}` : ''),
     icon: stopping ? { id: 'debug-pause', color: 'charts.yellow' } : (ALLOC_ICONS[a.clientStatus] ?? ALLOC_ICONS.unknown!),
     contextValue: `alloc:${a.clientStatus}${stopping ? ' stopping' : ''}`,
     copyValue: a.id,
@@ -247,19 +256,19 @@ export function buildAllocationNodes(connection: ConnectionView, snapshot: Clust
 /** A snapshot as an AllocationsSource. */
 export function snapshotSource(snapshot: ClusterSnapshot): AllocationsSource {
   const byJob = new Map<string, AllocationInfo[]>();
-  const byId = new Map<string, AllocationInfo>();
   for (const a of snapshot.allocations) {
-    byId.set(a.id, a);
     let list = byJob.get(a.jobKey);
     if (!list) byJob.set(a.jobKey, (list = []));
     list.push(a);
   }
+  // By id only when asked (an eager tree build never asks).
+  let byId: Map<string, AllocationInfo> | undefined;
   return {
     nomadStatus: snapshot.nomad,
     getJobs: () => snapshot.jobs,
     getJob: (key) => snapshot.jobs.find((j) => j.key === key),
     getAllocations: (jobKey, taskGroup) => (byJob.get(jobKey) ?? []).filter((a) => taskGroup === undefined || a.taskGroup === taskGroup),
-    getAllocation: (id) => byId.get(id),
+    getAllocation: (id) => (byId ??= new Map(snapshot.allocations.map((a) => [a.id, a]))).get(id),
     allocationCount: snapshot.allocations.length,
   };
 }

@@ -6,11 +6,23 @@
 // gives block-structured values; scanHcl() adds the positions and source order hcl2json drops;
 // the schema below decodes the blocks strictly, as Nomad's gohcl decoder does, so an unknown
 // argument or block is reported at its line and column.
-import { parse as hcl2json } from '@cdktf/hcl2json';
 import { canonicalizeJob } from './canonicalize';
 import { EvalScope, HclEvalError, HclValue, PendingLocal, evalDeep, typeName } from './expr';
 import { SrcBlock, SrcPos, scanHcl } from './scanner';
 import type { NomadJob, Port, Task, TaskGroup } from './types';
+
+/**
+ * @cdktf/hcl2json reads and inflates its wasm parser (about 20 MB) as soon as it is required, and
+ * keeps it: required on the first parse instead, a lab cluster that never parses HCL (most stacks
+ * until an attendee runs a job file) stays that much smaller (bench/README.md, provisioning).
+ */
+let hcl2jsonModule: Promise<typeof import('@cdktf/hcl2json')> | undefined;
+async function hcl2json(filename: string, src: string): Promise<unknown> {
+  hcl2jsonModule ??= import('@cdktf/hcl2json');
+  const m = await hcl2jsonModule;
+  // A CommonJS package through import(): its named exports, or module.exports as the default.
+  return (m.parse ?? (m as unknown as { default: typeof m }).default.parse)(filename, src);
+}
 
 export interface ParseJobOptions {
   /** file name used in error positions; Nomad's /v1/jobs/parse uses "input.hcl" */

@@ -13,6 +13,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { isAlive, resolveBastionKind, waitForExit, type BastionKind } from './bastion';
 import { defaultBastionUser } from './bastion/openssh';
+import { findAgentBinaries } from './devAgents';
 import {
   ATTENDEE_PUBLIC_KEY_FILE,
   HOST_KEY_FILE,
@@ -24,7 +25,7 @@ import {
   type StackConfig,
   type StackState,
 } from './stackFiles';
-import type { ProgressFn, Provider, ProvisionedStack, StackKeys, StackSpec } from './types';
+import type { PreflightEstimate, ProgressFn, Provider, ProvisionedStack, StackKeys, StackSpec, StackTopology } from './types';
 
 export interface LocalProviderOptions {
   /** The organizer's data folder (stacks live in the folder each StackSpec names). */
@@ -79,6 +80,27 @@ function cmdlineOf(pid: number): string[] | null {
   }
 }
 
+function livePids(): number[] {
+  try {
+    return fs
+      .readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number)
+      .filter((pid) => pid !== process.pid);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Stack processes started for `dir`, found by their command lines. This finds one whose
+ * organizer was killed after starting it but before its state file (or the organizer's
+ * handle) recorded the pid.
+ */
+export function stackProcessesOf(dir: string): number[] {
+  return livePids().filter((pid) => isStackProcess(pid, dir));
+}
+
 /** Is `pid` the stack process of `dir` (and not some process that reused the pid)? */
 export function isStackProcess(pid: number, dir: string): boolean {
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return false;
@@ -97,16 +119,7 @@ export function isStackProcess(pid: number, dir: string): boolean {
 export function strayProcessesOf(dir: string): number[] {
   const prefix = path.resolve(dir) + path.sep;
   const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
+  for (const pid of livePids()) {
     const args = cmdlineOf(pid);
     if (!args?.length || !/\b(sshd|nomad|consul)\b/.test(args[0]) || !args.some((a) => a.includes(prefix))) continue;
     if (!isAlive(pid)) continue;
@@ -178,6 +191,48 @@ export class LocalProvider implements Provider {
   private readonly host = '127.0.0.1';
 
   constructor(private readonly opts: LocalProviderOptions) {}
+
+  /**
+   * Counts what `count` stacks start on this machine (processes, loopback ports, memory) and
+   * checks it against what the machine has left: available memory (and the cgroup's limit),
+   * the user's process limit, open files, and free ephemeral ports.
+   */
+  async preflight(topology: StackTopology, count: number): Promise<PreflightEstimate> {
+    void topology; // The lab cluster runs every node in the one stack process: the topology costs no processes or ports.
+    const problems: string[] = [];
+    try {
+      stackProgram();
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+    const bastion = resolveBastionKind(this.opts.bastionKind ?? 'auto');
+    const agents = this.opts.backend === 'agents' || (this.opts.backend !== 'lab' && findAgentBinaries() !== null);
+    const need = localStackNeeds(bastion, agents);
+    const resources: PreflightEstimate['resources'] = [
+      { name: 'Processes', unit: null, perStack: need.processes, total: need.processes * count },
+      { name: 'Ports', unit: 'loopback TCP', perStack: need.ports, total: need.ports * count },
+      { name: 'Memory', unit: 'MiB', perStack: need.memoryMiB, total: need.memoryMiB * count },
+    ];
+    const machine = readMachineQuotas();
+    const quotas: PreflightEstimate['quotas'] = [];
+    const add = (metric: string, scope: string, needed: number, q: { limit: number; usage: number } | null) => {
+      if (!q) return;
+      const ok = needed <= q.limit - q.usage;
+      quotas.push({ metric, scope, needed, limit: q.limit, usage: q.usage, ok });
+      if (!ok) {
+        problems.push(
+          `${metric} (${scope}): ${count} stacks need ${needed}, but only ${Math.max(0, q.limit - q.usage)} of ${q.limit} are free.`,
+        );
+      }
+    };
+    add('Memory (MiB)', 'this machine', need.memoryMiB * count, machine.memoryMiB);
+    add('Memory (MiB)', 'this cgroup', need.memoryMiB * count, machine.cgroupMemoryMiB);
+    add('Processes and threads', 'this user (ulimit -u)', need.threads * count, machine.userTasks);
+    add('Open files', 'this machine (fs.file-max)', need.openFiles * count, machine.systemFiles);
+    add('Open files', 'each stack process (ulimit -n)', need.openFiles, machine.openFilesPerProcess);
+    add('Ephemeral ports', 'this machine (ip_local_port_range)', need.ports * count, machine.ephemeralPorts);
+    return { resources, quotas, quotaNote: machine.notes.length ? machine.notes.join(' ') : null, problems };
+  }
 
   async provision(spec: StackSpec, keys: StackKeys, onProgress: ProgressFn, signal?: AbortSignal): Promise<ProvisionedStack> {
     const dir = path.resolve(spec.dataDir);
@@ -303,6 +358,7 @@ export class LocalProvider implements Provider {
     if (knownPid) candidates.add(knownPid);
     const statePid = readStackState(dir)?.pid;
     if (statePid) candidates.add(statePid);
+    for (const pid of stackProcessesOf(dir)) candidates.add(pid);
     for (const pid of candidates) {
       if (isStackProcess(pid, dir)) await stopPid(pid, timeout);
     }
@@ -337,4 +393,176 @@ export class LocalProvider implements Provider {
 function writePrivate(file: string, content: string): void {
   fs.writeFileSync(file, content, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
+}
+
+// ---- pre-flight ----
+
+/**
+ * What one local stack uses, measured on Node 20 (Linux, x64) with the lab cluster of the
+ * default topology (3 servers, 3 clients in each of 2 zones) after start, at rest:
+ * - the stack process run from source through tsx: RSS 134-148 MB, 12 threads, 26-35 open
+ *   files; the bundled dist/stack.js needs less. OpenSSH's sshd: RSS about 5 MB, 1 thread.
+ * - it listens on 3 loopback TCP ports (Nomad, Consul, bastion), all from the ephemeral range.
+ * 160 MiB and 64 files per stack leave headroom for attendees' SSH sessions.
+ * The `agents` backend (real `nomad agent -dev` and `consul agent -dev`) was not measured here:
+ * its figures are estimates (about 150 MiB and 30 threads for the two agents together).
+ */
+export const LOCAL_STACK_MEMORY_MIB = 160;
+export const LOCAL_STACK_THREADS = 12;
+export const LOCAL_STACK_OPEN_FILES = 64;
+const SSHD_MEMORY_MIB = 5;
+const AGENTS_MEMORY_MIB = 150;
+const AGENTS_THREADS = 30;
+/** Nomad http, rpc, serf and Consul http, serf_lan, serf_wan, server (see devAgents.ts). */
+const AGENTS_PORTS = 7;
+
+export interface LocalStackNeeds {
+  processes: number;
+  threads: number;
+  ports: number;
+  memoryMiB: number;
+  openFiles: number;
+}
+
+/** Per stack: the stack process, plus sshd for an OpenSSH bastion, plus two agents for the `agents` backend. */
+export function localStackNeeds(bastion: BastionKind, agents: boolean): LocalStackNeeds {
+  const sshd = bastion === 'openssh' ? 1 : 0;
+  return {
+    processes: 1 + sshd + (agents ? 2 : 0),
+    threads: LOCAL_STACK_THREADS + sshd + (agents ? AGENTS_THREADS : 0),
+    ports: (agents ? AGENTS_PORTS : 2) + 1,
+    memoryMiB: LOCAL_STACK_MEMORY_MIB + sshd * SSHD_MEMORY_MIB + (agents ? AGENTS_MEMORY_MIB : 0),
+    openFiles: LOCAL_STACK_OPEN_FILES,
+  };
+}
+
+type Quota = { limit: number; usage: number } | null;
+
+export interface MachineQuotas {
+  memoryMiB: Quota;
+  cgroupMemoryMiB: Quota;
+  userTasks: Quota;
+  systemFiles: Quota;
+  openFilesPerProcess: Quota;
+  ephemeralPorts: Quota;
+  /** What could not be read, and why. */
+  notes: string[];
+}
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+const MiB = 1024 * 1024;
+
+/** Reads this machine's limits from /proc and /sys (Linux); what is missing is named in `notes`. */
+export function readMachineQuotas(): MachineQuotas {
+  const notes: string[] = [];
+  const q: MachineQuotas = {
+    memoryMiB: null,
+    cgroupMemoryMiB: null,
+    userTasks: null,
+    systemFiles: null,
+    openFilesPerProcess: null,
+    ephemeralPorts: null,
+    notes,
+  };
+  const meminfo = readText('/proc/meminfo');
+  if (!meminfo) {
+    notes.push('No /proc on this system (not Linux): memory, process, file and port limits were not checked.');
+    return q;
+  }
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? NaN);
+  const total = kb('MemTotal');
+  const available = kb('MemAvailable');
+  if (Number.isFinite(total) && Number.isFinite(available)) {
+    q.memoryMiB = { limit: Math.floor(total / 1024), usage: Math.ceil((total - available) / 1024) };
+  } else {
+    notes.push('/proc/meminfo has no MemAvailable: free memory was not checked.');
+  }
+  q.cgroupMemoryMiB = readCgroupMemory();
+
+  const limits = readText('/proc/self/limits') ?? '';
+  const soft = (name: string) => {
+    const v = new RegExp(`^${name}\\s+(\\S+)`, 'm').exec(limits)?.[1];
+    return v === undefined || v === 'unlimited' ? null : Number(v);
+  };
+  const nproc = soft('Max processes');
+  const uid = process.getuid?.() ?? -1;
+  if (uid === 0) {
+    notes.push('Running as root: the per-user process limit does not apply.');
+  } else if (nproc === null) {
+    notes.push('The per-user process limit (ulimit -u) is unlimited.');
+  } else {
+    q.userTasks = { limit: nproc, usage: tasksOfUser(uid) };
+  }
+  const nofile = soft('Max open files');
+  if (nofile !== null) q.openFilesPerProcess = { limit: nofile, usage: 0 };
+  const fileNr = readText('/proc/sys/fs/file-nr')?.trim().split(/\s+/).map(Number);
+  if (fileNr && fileNr.length === 3 && fileNr.every(Number.isFinite)) q.systemFiles = { limit: fileNr[2], usage: fileNr[0] - fileNr[1] };
+
+  const range = readText('/proc/sys/net/ipv4/ip_local_port_range')?.trim().split(/\s+/).map(Number);
+  if (range && range.length === 2 && range.every(Number.isFinite)) {
+    const [lo, hi] = range;
+    q.ephemeralPorts = { limit: hi - lo + 1, usage: tcpPortsInUse(lo, hi) };
+  } else {
+    notes.push('The ephemeral port range could not be read: free ports were not checked.');
+  }
+  return q;
+}
+
+/** The memory limit of the cgroup this process runs in (v2 or v1), or null when there is none. */
+function readCgroupMemory(): Quota {
+  const lines = (readText('/proc/self/cgroup') ?? '').split('\n');
+  const v2 = lines.find((l) => l.startsWith('0::'))?.slice(3);
+  const v1 = lines.map((l) => /^\d+:memory:(.*)$/.exec(l)?.[1]).find((x) => x !== undefined);
+  const candidates: [string, string][] = [];
+  // Inside a container the path may be relative to a namespace root: try it, then the mount's root.
+  if (v1 !== undefined) {
+    for (const d of [path.join('/sys/fs/cgroup/memory', v1), '/sys/fs/cgroup/memory']) {
+      candidates.push([path.join(d, 'memory.limit_in_bytes'), path.join(d, 'memory.usage_in_bytes')]);
+    }
+  }
+  if (v2 !== undefined) {
+    for (const d of [path.join('/sys/fs/cgroup', v2), '/sys/fs/cgroup']) candidates.push([path.join(d, 'memory.max'), path.join(d, 'memory.current')]);
+  }
+  for (const [limitFile, usageFile] of candidates) {
+    const limit = readText(limitFile)?.trim();
+    const usage = Number(readText(usageFile)?.trim());
+    if (limit === undefined || !Number.isFinite(usage)) continue;
+    // "max" (v2) or a value near 2^63 (v1) means no limit.
+    if (limit === 'max' || Number(limit) >= 2 ** 60) return null;
+    return { limit: Math.floor(Number(limit) / MiB), usage: Math.ceil(usage / MiB) };
+  }
+  return null;
+}
+
+/** Processes and threads of `uid`: RLIMIT_NPROC counts threads. */
+function tasksOfUser(uid: number): number {
+  let n = 0;
+  for (const pid of livePids()) {
+    const status = readText(`/proc/${pid}/status`);
+    if (!status) continue;
+    const owner = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+    if (owner === uid) n += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+  }
+  return n + 1; // this process, left out of livePids()
+}
+
+/** Local TCP ports in [lo, hi] that some socket (listening or connected, IPv4 or IPv6) holds. */
+function tcpPortsInUse(lo: number, hi: number): number {
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of (readText(file) ?? '').split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (!local) continue;
+      const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+      if (port >= lo && port <= hi) ports.add(port);
+    }
+  }
+  return ports.size;
 }

@@ -3,7 +3,7 @@
  * stack, report progress, tear it down, and tell whether a stack it built is still there.
  * The organizer store persists `handle` so an organizer restart can find stacks again.
  */
-import type { Endpoint } from '../../contract';
+import type { Endpoint, PreflightResponse } from '../../contract';
 
 export interface StackTopology {
   servers: number;
@@ -50,8 +50,13 @@ export interface ProvisionedStack {
 
 export type ProgressFn = (message: string) => void;
 
+/** What a provider can tell before building `count` stacks: resources, quotas, blockers. */
+export type PreflightEstimate = Pick<PreflightResponse, 'resources' | 'quotas' | 'quotaNote' | 'problems'>;
+
 export interface Provider {
   readonly name: string;
+  /** Counts what `count` stacks of this topology create and checks it against quotas the provider can read. */
+  preflight(topology: StackTopology, count: number): Promise<PreflightEstimate>;
   provision(spec: StackSpec, keys: StackKeys, onProgress: ProgressFn, signal?: AbortSignal): Promise<ProvisionedStack>;
   destroy(spec: StackSpec, handle: Record<string, unknown> | null, onProgress: ProgressFn): Promise<void>;
   /** After an organizer restart: is the stack built earlier still answering? */

@@ -4,9 +4,9 @@ import { setContext } from '../context';
 import { ContextKey } from '../ids';
 
 /**
- * Mirrors the stored session into context keys (`openKitchen.signedIn`, `…isOrganizer`,
- * `…sessionEnded`) and raises one event when the attendee signs in or out, in this window or
- * another. Syncs run one after another, so a burst of secret-storage changes (clear, then save)
+ * Mirrors the stored session into context keys (`openKitchen.signedIn`, `…sessionEnded`) and
+ * raises one event when the attendee signs in or out, in this window or another. (`…isOrganizer`
+ * follows the organizer connection, not the attendee's role: see ui/organizer.) Syncs run one after another, so a burst of secret-storage changes (clear, then save)
  * settles on the final state.
  */
 export class SessionContext implements vscode.Disposable {
@@ -39,7 +39,6 @@ export class SessionContext implements vscode.Disposable {
     const state = await this.session.getState();
     const signedIn = state.kind === 'signedIn';
     await setContext(ContextKey.signedIn, signedIn);
-    await setContext(ContextKey.isOrganizer, signedIn && state.session.role === 'organizer');
     if (signedIn) await setContext(ContextKey.sessionEnded, false);
     const token = signedIn ? state.session.token : undefined;
     const roleChanged = signedIn && this.state.kind === 'signedIn' && this.state.session.role !== state.session.role;

@@ -24,7 +24,11 @@ export class LabsFeature implements Feature {
   private panel: vscode.WebviewPanel | undefined;
   private shown: { labId: string; stepId: string } | undefined;
   private lastResult = new Map<string, CheckResult>();
-  private readonly md = new MarkdownIt({ html: false, linkify: true });
+  /** Made on the first render of a step: markdown-it is loaded then, not at activation (bench/README.md). */
+  private mdInstance: MarkdownIt | undefined;
+  private get md(): MarkdownIt {
+    return (this.mdInstance ??= new MarkdownIt({ html: false, linkify: true }));
+  }
 
   constructor(private readonly services: Services) {}
 

@@ -2,7 +2,7 @@ import type { EnvironmentSnapshot, EnvNode } from '../../attendee';
 import { ViewId } from '../ids';
 
 /**
- * The Cluster, Allocations, Labs and Organizer views before their models exist. Each shows one
+ * The Cluster, Allocations and Labs views before their models exist. Each shows one
  * honest node saying what is missing; signed out, each shows nothing so its welcome content
  * (package.json `viewsWelcome`) explains what it will hold. When the cluster model arrives, a
  * view's provider is replaced here by one that renders the model; the view ids stay.
@@ -39,14 +39,6 @@ export function placeholderNodes(viewId: string, snapshot: EnvironmentSnapshot):
         description: 'this version ships no lab content',
         icon: { id: 'book' },
         contextValue: 'placeholder:noLabs',
-      }];
-    case ViewId.organizer:
-      return [{
-        id: 'noOrganizerTools',
-        label: 'Organizer tools are not in this version yet',
-        description: 'use the organizer CLI meanwhile',
-        icon: { id: 'tools' },
-        contextValue: 'placeholder:noOrganizerTools',
       }];
     default:
       return [];

@@ -1,0 +1,312 @@
+/**
+ * What the organizer sees in VS Code, as plain data (no `vscode`): the Organizer view's rows,
+ * the stack counts a provisioning run reports, and the texts of the pre-flight confirmation,
+ * the roster import report and the invite report. The VS Code glue in src/ui/organizer only
+ * shows what this module returns, so all of it is tested without an editor.
+ */
+import type { EnvNode, NodeIcon } from '../attendee/environmentPresentation';
+import type { AttendeeSummary, ImportAttendeesResponse, PreflightResponse, SendInvitesResponse, StackStatus, Workshop } from '../contract';
+import type { RosterProblem, RosterRow } from '../organizer/client';
+import type { OrganizerSnapshot } from './model';
+
+interface StatusLook {
+  text: string;
+  icon: NodeIcon;
+}
+
+/** Stack status as icon + word: colour alone is not enough (colour-blind organizers, high contrast themes). */
+export const STACK_LOOK: Record<StackStatus | 'none', StatusLook> = {
+  none: { text: 'No stack', icon: { id: 'circle-outline' } },
+  pending: { text: 'Pending', icon: { id: 'clock', color: 'charts.yellow' } },
+  provisioning: { text: 'Provisioning', icon: { id: 'sync~spin', color: 'charts.blue' } },
+  ready: { text: 'Ready', icon: { id: 'pass-filled', color: 'testing.iconPassed' } },
+  failed: { text: 'Failed', icon: { id: 'error', color: 'testing.iconFailed' } },
+  destroying: { text: 'Destroying', icon: { id: 'trash', color: 'charts.orange' } },
+  destroyed: { text: 'Destroyed', icon: { id: 'circle-slash' } },
+};
+
+const INVITE_TEXT: Record<AttendeeSummary['invite']['status'], string> = {
+  none: 'not invited',
+  sent: 'invite not opened',
+  redeemed: 'signed in',
+  expired: 'invite expired',
+};
+
+export interface StackCounts {
+  /** Attendees with a stack that is not destroyed. */
+  total: number;
+  ready: number;
+  failed: number;
+  /** Queued or being built. */
+  provisioning: number;
+  /** Of those, being built right now (status `provisioning`). */
+  building: number;
+  destroying: number;
+  destroyed: number;
+}
+
+export function countStacks(attendees: readonly AttendeeSummary[]): StackCounts {
+  const c: StackCounts = { total: 0, ready: 0, failed: 0, provisioning: 0, building: 0, destroying: 0, destroyed: 0 };
+  for (const a of attendees) {
+    const s = a.stack?.status;
+    if (!s) continue;
+    if (s === 'destroyed') {
+      c.destroyed++;
+      continue;
+    }
+    c.total++;
+    if (s === 'ready') c.ready++;
+    else if (s === 'failed') c.failed++;
+    else if (s === 'pending') c.provisioning++;
+    else if (s === 'provisioning') {
+      c.provisioning++;
+      c.building++;
+    }
+    else c.destroying++;
+  }
+  return c;
+}
+
+/** The progress notification's line while "Provision All Stacks" runs. */
+export function formatProvisionProgress(c: StackCounts): string {
+  return `${c.ready} ready · ${c.failed} failed · ${c.provisioning} provisioning of ${c.total}`;
+}
+
+/** True once a teardown has run its course: nothing being torn down or still being built (a build asked to stop first). */
+export function teardownSettled(c: StackCounts): boolean {
+  return c.destroying === 0 && c.building === 0;
+}
+
+/** True once no stack is queued or being built. */
+export function provisioningSettled(c: StackCounts): boolean {
+  return c.provisioning === 0;
+}
+
+/** What "Provision All Stacks" says when it ends. */
+export function formatProvisionOutcome(c: StackCounts, cancelled: boolean): { level: 'info' | 'warning'; message: string } {
+  if (cancelled) {
+    return { level: 'warning', message: `Provisioning cancelled: ${c.ready} of ${c.total} stacks ready; the builds that had not finished were stopped.` };
+  }
+  if (c.failed) {
+    return { level: 'warning', message: `${c.ready} of ${c.total} stacks ready, ${c.failed} failed. Retry a failed one from its row in the Organizer view, or run Provision All Stacks again.` };
+  }
+  return { level: 'info', message: `All ${c.total} stacks are ready.` };
+}
+
+/** The Destroy All confirmation: the typed text must be the workshop's name. */
+export function checkTypedWorkshopName(typed: string, workshopName: string): string | undefined {
+  if (typed === workshopName) return undefined;
+  return typed ? `That is not the workshop's name; type "${workshopName}" to destroy every stack.` : `Type "${workshopName}" to confirm.`;
+}
+
+// ---- relative times ----
+
+export function formatLastSeen(iso: string | null, now: number): string {
+  if (!iso) return 'never seen';
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (seconds < 60) return 'seen just now';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `seen ${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `seen ${hours} h ago`;
+  return `seen ${Math.round(hours / 24)} days ago`;
+}
+
+export function formatProgress(p: AttendeeSummary['progress']): string {
+  if (!p.done && !p.current) return 'no lab progress';
+  return `${p.done} ${p.done === 1 ? 'step' : 'steps'} done`;
+}
+
+export function formatInvite(invite: AttendeeSummary['invite']): string {
+  if (invite.status === 'sent' && !invite.mailedAt) return 'invite not mailed';
+  return INVITE_TEXT[invite.status];
+}
+
+// ---- the view ----
+
+export interface OrganizerViewInput {
+  workshop: Workshop;
+  snapshot: OrganizerSnapshot;
+  now: number;
+  /** Commands the empty and error rows run when clicked. */
+  commands: { refresh: string; importRoster: string };
+}
+
+function detail(id: string, label: string, value: string, icon: string): EnvNode {
+  return { id, label, description: value, tooltip: `${label}: ${value}`, icon: { id: icon }, contextValue: 'organizer:detail' };
+}
+
+/** One attendee: stack status first (what an organizer scans for), then invite, last seen, labs. */
+export function attendeeNode(a: AttendeeSummary, now: number): EnvNode {
+  const status = a.stack?.status ?? 'none';
+  const look = STACK_LOOK[status];
+  const invite = formatInvite(a.invite);
+  const seen = formatLastSeen(a.lastSeenAt, now);
+  const progress = formatProgress(a.progress);
+  const stackLine = a.stack?.statusMessage ? `${look.text}: ${a.stack.statusMessage}` : look.text;
+  const inviteLine =
+    invite +
+    (a.invite.mailedAt ? ` (mailed ${new Date(a.invite.mailedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC)` : '') +
+    (a.invite.status === 'sent' && a.invite.expiresAt ? `, expires ${a.invite.expiresAt.slice(0, 16).replace('T', ' ')} UTC` : '');
+  const progressLine = progress + (a.progress.current ? `, last: ${a.progress.current}` : '');
+  return {
+    id: `attendee/${a.id}`,
+    label: a.name,
+    description: `${look.text} · ${invite} · ${seen} · ${progress}`,
+    tooltip: [`${a.name} <${a.email}>${a.team ? ` (team ${a.team})` : ''}`, `Stack: ${stackLine}`, `Invite: ${inviteLine}`, `Last seen: ${seen.replace(/^seen /, '')}`, `Labs: ${progressLine}`].join('\n'),
+    icon: look.icon,
+    // Parts matched by regex in package.json menus: `attendee:<stack status> invite:<invite status>`.
+    contextValue: `attendee:${status} invite:${a.invite.status}`,
+    collapsed: true,
+    children: [
+      detail(`attendee/${a.id}/email`, 'Email', a.email, 'mail'),
+      ...(a.team ? [detail(`attendee/${a.id}/team`, 'Team', a.team, 'organization')] : []),
+      detail(`attendee/${a.id}/stack`, 'Stack', stackLine, 'server-environment'),
+      detail(`attendee/${a.id}/invite`, 'Invite', inviteLine, 'link'),
+      detail(`attendee/${a.id}/seen`, 'Last seen', a.lastSeenAt ? `${seen.replace(/^seen /, '')} (${a.lastSeenAt.slice(0, 16).replace('T', ' ')} UTC)` : 'never', 'eye'),
+      detail(`attendee/${a.id}/labs`, 'Labs', progressLine, 'beaker'),
+    ],
+  };
+}
+
+export function buildOrganizerNodes(input: OrganizerViewInput): EnvNode[] {
+  const { snapshot, workshop, commands } = input;
+  if (snapshot.state === 'loading') {
+    return [{ id: 'loading', label: `Loading the attendees of ${workshop.name}…`, icon: { id: 'loading~spin' }, contextValue: 'organizer:loading' }];
+  }
+  if (snapshot.state === 'error') {
+    return [
+      {
+        id: 'error',
+        label: 'Could not load the attendees',
+        description: snapshot.message,
+        tooltip: `${snapshot.message}\n\nClick to try again.`,
+        icon: { id: 'error', color: 'errorForeground' },
+        contextValue: 'organizer:error',
+        command: { command: commands.refresh, title: 'Retry' },
+      },
+    ];
+  }
+  const nodes: EnvNode[] = [];
+  if (snapshot.streamError) {
+    nodes.push({
+      id: 'stream',
+      label: 'Live updates interrupted',
+      description: `reconnecting… (${snapshot.streamError})`,
+      tooltip: `${snapshot.streamError}\n\nThe view reconnects by itself; click to reload now.`,
+      icon: { id: 'debug-disconnect', color: 'problemsWarningIcon.foreground' },
+      contextValue: 'organizer:streamError',
+      command: { command: commands.refresh, title: 'Reload' },
+    });
+  }
+  if (!snapshot.attendees.length) {
+    nodes.push({
+      id: 'empty',
+      label: 'No attendees yet',
+      description: 'import a roster (CSV: email, name, team)',
+      tooltip: 'This workshop has no attendees. Click to import a roster.',
+      icon: { id: 'person-add' },
+      contextValue: 'organizer:empty',
+      command: { command: commands.importRoster, title: 'Import Roster' },
+    });
+    return nodes;
+  }
+  const c = countStacks(snapshot.attendees);
+  const parts: string[] = [];
+  if (c.ready) parts.push(`${c.ready} ready`);
+  // Waiting stacks are not being built: the summary keeps the two apart, as the rows do.
+  if (c.building) parts.push(`${c.building} provisioning`);
+  if (c.provisioning - c.building) parts.push(`${c.provisioning - c.building} pending`);
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.destroying) parts.push(`${c.destroying} destroying`);
+  if (c.destroyed) parts.push(`${c.destroyed} destroyed`);
+  const noStack = snapshot.attendees.length - c.total - c.destroyed;
+  if (noStack) parts.push(`${noStack} without a stack`);
+  if (!parts.length) parts.push('no stacks');
+  nodes.push({
+    id: 'summary',
+    label: `${snapshot.attendees.length} ${snapshot.attendees.length === 1 ? 'attendee' : 'attendees'}`,
+    description: parts.join(' · '),
+    tooltip: `Workshop "${workshop.title}" (${workshop.name}), provider ${workshop.provider}\n${parts.join('\n')}`,
+    icon: { id: 'organization' },
+    contextValue: 'organizer:summary',
+  });
+  const sorted = [...snapshot.attendees].sort((a, b) => a.name.localeCompare(b.name) || a.email.localeCompare(b.email));
+  for (const a of sorted) nodes.push(attendeeNode(a, input.now));
+  return nodes;
+}
+
+// ---- reports ----
+
+export interface ImportReport {
+  imported: number;
+  /** Every row not imported, by line in the file, in file order. */
+  bad: RosterProblem[];
+  message: string;
+  detail: string;
+}
+
+/**
+ * Joins the local CSV check and the server's answer into one report by line number: the server
+ * numbers rejected rows by their index in the request, which maps back to `rows[index].line`.
+ */
+export function buildImportReport(fileName: string, parsed: { rows: RosterRow[]; problems: RosterProblem[] }, response: ImportAttendeesResponse | null): ImportReport {
+  const bad: RosterProblem[] = [...parsed.problems];
+  for (const r of response?.rejected ?? []) {
+    const row = parsed.rows[r.index];
+    bad.push({ line: row?.line ?? 0, email: r.email, reason: r.reason });
+  }
+  bad.sort((a, b) => a.line - b.line);
+  const imported = response?.imported.length ?? 0;
+  const rowsWord = (n: number) => `${n} ${n === 1 ? 'row' : 'rows'}`;
+  const message = bad.length
+    ? `Imported ${imported} ${imported === 1 ? 'attendee' : 'attendees'} from ${fileName}; ${rowsWord(bad.length)} not imported.`
+    : `Imported ${imported} ${imported === 1 ? 'attendee' : 'attendees'} from ${fileName}.`;
+  const detail = bad.length ? bad.map((b) => `Line ${b.line}${b.email ? ` (${b.email})` : ''}: ${b.reason}`).join('\n') : '';
+  return { imported, bad, message, detail };
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The modal before provisioning: what will be created, the quotas, and anything in the way. */
+export function formatPreflight(p: PreflightResponse): { message: string; detail: string; canProvision: boolean } {
+  if (p.stacks === 0) {
+    return { message: `All ${plural(p.ready, 'stack')} of "${p.workshop}" are ready already; nothing to provision.`, detail: '', canProvision: false };
+  }
+  const lines: string[] = [];
+  lines.push(`Provider ${p.provider}: ${plural(p.stacks, 'stack')} to build${p.ready ? ` (${p.ready} ready, left alone)` : ''}.`);
+  if (p.resources.length) {
+    lines.push('', 'Will create:');
+    for (const r of p.resources) {
+      const unit = r.unit ? ` ${r.unit}` : '';
+      lines.push(`• ${r.name}: ${r.total}${unit} (${r.perStack}${unit} per stack)`);
+    }
+  }
+  if (p.quotas.length) {
+    lines.push('', 'Quotas:');
+    for (const q of p.quotas) {
+      const free = q.limit - q.usage;
+      lines.push(`• ${q.metric} (${q.scope}): needs ${q.needed}, ${free} free of ${q.limit}${q.ok ? '' : ' — NOT ENOUGH'}`);
+    }
+  }
+  if (p.quotaNote) lines.push('', p.quotaNote);
+  if (p.problems.length) {
+    lines.push('', 'Provisioning would fail:');
+    for (const problem of p.problems) lines.push(`• ${problem}`);
+  }
+  const canProvision = p.ok && p.problems.length === 0;
+  const message = canProvision ? `Provision ${plural(p.stacks, 'stack')} for "${p.workshop}"?` : `Cannot provision "${p.workshop}" as it is.`;
+  return { message, detail: lines.join('\n'), canProvision };
+}
+
+/** One line after Send Invites / Resend Invite. */
+export function formatSendReport(r: SendInvitesResponse): { level: 'info' | 'warning'; message: string } {
+  const where = r.transport === 'smtp' ? 'sent by mail' : r.outboxDir ? `written to ${r.outboxDir}` : 'written to the outbox folder';
+  if (!r.sent.length && !r.failed.length) return { level: 'info', message: 'No invites to send: everyone chosen has one already.' };
+  const sent = r.sent.length === 1 ? `Invite for ${r.sent[0]!.email} ${where}.` : `${r.sent.length} invites ${where}.`;
+  if (!r.failed.length) return { level: 'info', message: sent };
+  const failed = r.failed.map((f) => `${f.email}: ${f.reason}`).join('; ');
+  return { level: 'warning', message: `${r.sent.length ? sent + ' ' : ''}${plural(r.failed.length, 'invite')} failed: ${failed}` };
+}
