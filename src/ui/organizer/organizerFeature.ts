@@ -45,7 +45,15 @@ export class OrganizerFeature implements Feature {
     const view = vscode.window.createTreeView(ViewId.organizer, { treeDataProvider: tree, showCollapseAll: true });
     let modelSub: vscode.Disposable | undefined;
 
+    // While hundreds of stacks are built the event stream brings several changes a second: they
+    // are coalesced into one render per 100 ms, and a hidden view is brought up to date when shown.
+    let dirty = true;
     const render = () => {
+      if (!view.visible) {
+        dirty = true;
+        return;
+      }
+      dirty = false;
       const active = organizer.current;
       if (!active) {
         view.description = undefined;
@@ -63,14 +71,30 @@ export class OrganizerFeature implements Feature {
       );
     };
 
+    let timer: NodeJS.Timeout | undefined;
+    const scheduleRender = () => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        render();
+      }, 100);
+    };
+
+    // "seen 3 min ago" ages without any event: a visible view is redrawn once a minute (no request).
+    const clock = setInterval(() => {
+      if (view.visible && organizer.current) scheduleRender();
+    }, 60_000);
+
     context.subscriptions.push(
       organizer,
       tree,
       view,
-      { dispose: () => modelSub?.dispose() },
+      { dispose: () => (modelSub?.dispose(), timer && clearTimeout(timer), clearInterval(clock)) },
+      view.onDidChangeVisibility(() => {
+        if (view.visible && dirty) render();
+      }),
       organizer.onDidChange((active) => {
         modelSub?.dispose();
-        modelSub = active?.model.onDidChange(() => render());
+        modelSub = active?.model.onDidChange(scheduleRender);
         void setContext(ContextKey.isOrganizer, !!active);
         render();
       }),
