@@ -7,24 +7,13 @@ import * as crypto from 'node:crypto';
 import { startOrganizer } from '../src/organizer';
 import { generateStackKeys } from '../src/organizer/providers/keys';
 import type { PreflightEstimate, Provider, ProvisionedStack, StackKeys, StackSpec } from '../src/organizer/providers/types';
+import { fakeProvisionedStack } from '../test/fixtures/provisionedStack';
 
 /** Builds nothing: a stack is "ready" at once with plausible connection details. */
 class InstantProvider implements Provider {
   readonly name = 'local';
   async provision(spec: StackSpec, keys: StackKeys): Promise<ProvisionedStack> {
-    return {
-      bastion: { host: '127.0.0.1', port: 2222, user: 'kitchen', hostKeyFingerprint: keys.hostKeyFingerprint, hostPublicKey: keys.hostPublicKey },
-      attendeePrivateKey: keys.attendeePrivateKey,
-      nomad: { host: '127.0.0.1', port: 4646 },
-      consul: { host: '127.0.0.1', port: 8500 },
-      region: 'global',
-      datacenters: ['sys1', 'dc1'],
-      zones: spec.topology.zones,
-      dns: { internal: null, external: null },
-      nomadToken: null,
-      consulToken: null,
-      handle: {},
-    };
+    return fakeProvisionedStack(spec, keys, { handle: {} });
   }
   async preflight(): Promise<PreflightEstimate> {
     return { resources: [], quotas: [], quotaNote: 'The benchmark stand-in builds nothing.', problems: [] };

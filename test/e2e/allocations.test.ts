@@ -15,33 +15,21 @@ import { test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import {
   activityBarEntry,
-  buildExtension,
   clearToasts,
   collapsePane,
   expandPane,
-  launchBrowser,
-  newPage,
   openWorkbench,
   repoRoot,
   runFromPalette,
-  Screenshots,
-  startBackend,
-  startVSCode,
-  Teardown,
+  startWalkthrough,
   toast,
   treeRow,
   treeRows,
-  Walkthrough,
   workbench,
 } from './harness';
 
 test('job files run from their CodeLens; the Allocations view shows, filters and stops them', { timeout: 300_000 }, async (t) => {
-  const teardown = new Teardown(t);
-  const shots = new Screenshots('allocations');
-  const [demo] = await Promise.all([startBackend(teardown, { attendees: 1 }), buildExtension()]);
-  const server = await startVSCode(teardown, { demo });
-  const browser = await launchBrowser(teardown);
-  const { page, consoleLines } = await newPage(browser, teardown);
+  const { shots, demo, server, step } = await startWalkthrough(t, 'allocations', { attendees: 1 });
   const invite = demo.invites[0]!;
   // The attendee's workspace: a copy of the workshop's jobs/ folder and a broken job file.
   const jobsDir = path.join(server.workspaceDir, 'jobs');
@@ -52,8 +40,6 @@ test('job files run from their CodeLens; the Allocations view shows, filters and
   assert.ok(brokenLine > 0, 'web.nomad.hcl has a `count = 3` line to break');
   fs.writeFileSync(path.join(server.workspaceDir, 'broken.nomad.hcl'), brokenJob);
 
-  const walk = new Walkthrough(t, page, server, shots, consoleLines);
-  const step = (name: string, fn: (page: Page) => Promise<void>) => walk.step(name, fn);
 
   const [stack] = await demo.settled();
   assert.equal(stack?.status, 'ready', `the demo stack is ${stack?.status}: ${stack?.statusMessage}`);

@@ -13,19 +13,12 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
   activityBarEntry,
-  buildExtension,
   collapsePane,
   expandPane,
-  launchBrowser,
-  newPage,
   openWorkbench,
   repoRoot,
   runFromPalette,
-  Screenshots,
-  Walkthrough,
-  startBackend,
-  startVSCode,
-  Teardown,
+  startWalkthrough,
   toast,
   treeRow,
   treeRows,
@@ -33,12 +26,7 @@ import {
 } from './harness';
 
 test('the Cluster and Allocations views follow the live cluster through the tunnel', { timeout: 300_000 }, async (t) => {
-  const teardown = new Teardown(t);
-  const shots = new Screenshots('cluster');
-  const [demo] = await Promise.all([startBackend(teardown, { attendees: 1 }), buildExtension()]);
-  const server = await startVSCode(teardown, { demo });
-  const browser = await launchBrowser(teardown);
-  const { page, consoleLines } = await newPage(browser, teardown);
+  const { shots, demo, server, step } = await startWalkthrough(t, 'cluster', { attendees: 1 });
   const invite = demo.invites[0]!;
   // The attendee's workspace holds a job file and a broken copy before VS Code opens it.
   const webJob = fs.readFileSync(path.join(repoRoot, 'jobs', 'web.nomad.hcl'), 'utf8');
@@ -46,9 +34,6 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
   fs.writeFileSync(path.join(server.workspaceDir, 'web.nomad.hcl'), webJob);
   fs.writeFileSync(path.join(server.workspaceDir, 'broken.nomad.hcl'), brokenJob);
 
-  // The steps build on each other; after a failure the rest are skipped.
-  const walk = new Walkthrough(t, page, server, shots, consoleLines);
-  const step = (name: string, fn: (page: Page) => Promise<void>) => walk.step(name, fn);
 
   const [stack] = await demo.settled();
   assert.equal(stack?.status, 'ready', `the demo stack is ${stack?.status}: ${stack?.statusMessage}`);

@@ -209,6 +209,25 @@ export class Walkthrough {
 }
 
 /**
+ * The common start of a step-by-step scenario: the demo backend with `attendees` and its stacks,
+ * a fresh build of the extension, code-server pointing at the demo, Chromium with one page, and
+ * the Walkthrough that takes a screenshot per step. Everything stops when the test ends.
+ * The page is blank: the first step opens the workbench (after the test prepared the workspace).
+ */
+export async function startWalkthrough(t: TestContext, name: string, opts: { attendees: number }) {
+  const teardown = new Teardown(t);
+  const shots = new Screenshots(name);
+  const [demo] = await Promise.all([startBackend(teardown, { attendees: opts.attendees }), buildExtension()]);
+  const server = await startVSCode(teardown, { demo });
+  const browser = await launchBrowser(teardown);
+  const { page, consoleLines } = await newPage(browser, teardown);
+  // The steps build on each other; after a failure the rest are skipped.
+  const walk = new Walkthrough(t, page, server, shots, consoleLines);
+  const step = (stepName: string, fn: (page: Page) => Promise<void>) => walk.step(stepName, fn);
+  return { teardown, shots, demo, server, page, walk, step };
+}
+
+/**
  * Copies code-server's logs (server, extension host, the extension's output channel) next to the
  * screenshots, for a failed run: the temporary folders are gone after teardown.
  */

@@ -17,22 +17,15 @@ import type { Page } from 'playwright-core';
 import { OrganizerClient } from '../../src/organizer/client';
 import {
   activityBarEntry,
-  buildExtension,
   collapsePane,
   contextMenuAction,
   inlineAction,
-  launchBrowser,
-  newPage,
   openWorkbench,
   recordToasts,
   runFromPalette,
-  Screenshots,
-  startBackend,
-  startVSCode,
-  Teardown,
+  startWalkthrough,
   toast,
   treeRow,
-  Walkthrough,
   workbench,
 } from './harness';
 
@@ -58,12 +51,7 @@ async function widenSidebar(p: Page, by: number): Promise<void> {
 }
 
 test('an organizer imports the roster, provisions every stack, invites and tears down from VS Code', { timeout: 420_000 }, async (t) => {
-  const teardown = new Teardown(t);
-  const shots = new Screenshots('organizer');
-  const [demo] = await Promise.all([startBackend(teardown, { attendees: 2 }), buildExtension()]);
-  const server = await startVSCode(teardown, { demo });
-  const browser = await launchBrowser(teardown);
-  const { page, consoleLines } = await newPage(browser, teardown);
+  const { shots, demo, server, page, step } = await startWalkthrough(t, 'organizer', { attendees: 2 });
   fs.writeFileSync(path.join(server.workspaceDir, 'roster.csv'), ROSTER);
   const api = new OrganizerClient(demo.apiUrl, demo.organizerToken);
   // A second workshop on the same organizer: connecting then asks which one to manage.
@@ -71,8 +59,6 @@ test('an organizer imports the roster, provisions every stack, invites and tears
   const settled = await demo.settled();
   assert.deepEqual(settled.map((s) => s.status), ['ready', 'ready']);
 
-  const walk = new Walkthrough(t, page, server, shots, consoleLines);
-  const step = (name: string, fn: (page: Page) => Promise<void>) => walk.step(name, fn);
   const row = (p: Page, name: string) => treeRow(p, 'Organizer', name);
   const dialog = page.locator(workbench.dialog);
 

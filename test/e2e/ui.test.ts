@@ -10,21 +10,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { DEMO_TITLE } from '../../src/cli/demoBackend';
 import {
   activityBarEntry,
-  buildExtension,
-  launchBrowser,
-  newPage,
+  collapsePane,
   openWorkbench,
   runFromPalette,
-  Screenshots,
-  Walkthrough,
-  startBackend,
-  startVSCode,
-  Teardown,
-  collapsePane,
+  startWalkthrough,
   toast,
   treeLabels,
   treeRow,
@@ -35,17 +27,9 @@ import {
 const STATUS_LABELS = /^(Pending|Provisioning|Ready|Failed)$/;
 
 test('Open Kitchen in VS Code: sign in, see the environment, run commands, sign out', { timeout: 300_000 }, async (t) => {
-  const teardown = new Teardown(t);
-  const shots = new Screenshots('ui');
-  const [demo] = await Promise.all([startBackend(teardown, { attendees: 2 }), buildExtension()]);
-  const server = await startVSCode(teardown, { demo });
-  const browser = await launchBrowser(teardown);
-  const { page, consoleLines } = await newPage(browser, teardown);
+  const { shots, demo, server, page, walk, step } = await startWalkthrough(t, 'ui', { attendees: 2 });
   const ada = demo.invites[0];
 
-  // The steps build on each other; after a failure the rest are skipped.
-  const walk = new Walkthrough(t, page, server, shots, consoleLines);
-  const step = (name: string, fn: (page: Page) => Promise<void>) => walk.step(name, fn);
 
   await step('workbench loads with the Open Kitchen activity-bar entry', async (p) => {
     await openWorkbench(p, server.workbenchUrl());

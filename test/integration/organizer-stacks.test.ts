@@ -13,6 +13,7 @@ import { utils as sshUtils } from 'ssh2';
 import { Environment, ListStacksResponse, RedeemResponse, type StackStatus } from '../../src/contract';
 import { CANCELLED, LOST_AFTER_RESTART, startOrganizer, type Organizer, type OrganizerOptions, type StackChange } from '../../src/organizer';
 import type { PreflightEstimate, Provider, ProvisionedStack, StackKeys, StackSpec, StackTopology } from '../../src/organizer/providers/types';
+import { fakeProvisionedStack } from '../fixtures/provisionedStack';
 
 // ---- fixtures ----
 
@@ -91,19 +92,7 @@ class ScriptedProvider implements Provider {
       await new Promise((r) => setTimeout(r, 5));
       if (step instanceof Error) throw step;
       this.alive.add(spec.stackId);
-      return {
-        bastion: { host: '127.0.0.1', port: 2222, user: 'kitchen', hostKeyFingerprint: keys.hostKeyFingerprint, hostPublicKey: keys.hostPublicKey },
-        attendeePrivateKey: keys.attendeePrivateKey,
-        nomad: { host: '127.0.0.1', port: 4646 },
-        consul: { host: '127.0.0.1', port: 8500 },
-        region: 'global',
-        datacenters: ['sys1', 'dc1'],
-        zones: spec.topology.zones,
-        dns: { internal: null, external: null },
-        nomadToken: null,
-        consulToken: null,
-        handle: { stackId: spec.stackId, dir: spec.dataDir },
-      };
+      return fakeProvisionedStack(spec, keys, { handle: { stackId: spec.stackId, dir: spec.dataDir } });
     } finally {
       this.inFlight--;
     }

@@ -29,6 +29,7 @@ import {
 import { OrganizerClient } from '../../src/organizer/client';
 import { openDatabase, startOrganizer, type Organizer, type OrganizerOptions } from '../../src/organizer';
 import type { PreflightEstimate, Provider, ProvisionedStack, StackKeys, StackSpec } from '../../src/organizer/providers/types';
+import { fakeProvisionedStack } from '../fixtures/provisionedStack';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -69,19 +70,7 @@ class InstantProvider implements Provider {
     this.alive.add(spec.stackId);
     const nomadToken = `nomad-secret-${crypto.randomBytes(8).toString('hex')}`;
     this.secrets.push(nomadToken);
-    return {
-      bastion: { host: '127.0.0.1', port: 2222, user: 'kitchen', hostKeyFingerprint: keys.hostKeyFingerprint, hostPublicKey: keys.hostPublicKey },
-      attendeePrivateKey: keys.attendeePrivateKey,
-      nomad: { host: '127.0.0.1', port: 4646 },
-      consul: { host: '127.0.0.1', port: 8500 },
-      region: 'global',
-      datacenters: ['sys1', 'dc1'],
-      zones: spec.topology.zones,
-      dns: { internal: `${spec.name}.internal`, external: null },
-      nomadToken,
-      consulToken: null,
-      handle: { stackId: spec.stackId },
-    };
+    return fakeProvisionedStack(spec, keys, { dns: { internal: `${spec.name}.internal`, external: null }, nomadToken });
   }
 
   async preflight(_topology: unknown, count: number): Promise<PreflightEstimate> {

@@ -79,22 +79,27 @@ export class OrganizerFeature implements Feature {
       }, 100);
     };
 
-    // "seen 3 min ago" ages without any event: a visible view is redrawn once a minute (no request).
-    const clock = setInterval(() => {
-      if (view.visible && organizer.current) scheduleRender();
-    }, 60_000);
+    // "seen 3 min ago" ages without any event: while connected, a visible view is redrawn once a
+    // minute (no request). No timer runs for someone who is not an organizer.
+    let clock: NodeJS.Timeout | undefined;
 
     context.subscriptions.push(
       organizer,
       tree,
       view,
-      { dispose: () => (modelSub?.dispose(), timer && clearTimeout(timer), clearInterval(clock)) },
+      { dispose: () => (modelSub?.dispose(), clearTimeout(timer), clearInterval(clock)) },
       view.onDidChangeVisibility(() => {
         if (view.visible && dirty) render();
       }),
       organizer.onDidChange((active) => {
         modelSub?.dispose();
         modelSub = active?.model.onDidChange(scheduleRender);
+        clearInterval(clock);
+        clock = active
+          ? setInterval(() => {
+              if (view.visible) scheduleRender();
+            }, 60_000)
+          : undefined;
         void setContext(ContextKey.isOrganizer, !!active);
         render();
       }),
