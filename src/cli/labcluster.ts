@@ -71,12 +71,7 @@ async function main(): Promise<void> {
       zones: zones ?? defaultTopology.zones,
     },
   });
-  process.stdout.write(`Lab cluster "${str('name') ?? 'lab'}" is running.\n`);
-  process.stdout.write(`  NOMAD_ADDR=${cluster.nomadUrl}\n`);
-  process.stdout.write(`  CONSUL_HTTP_ADDR=${cluster.consulUrl}\n`);
-  process.stdout.write(`  UI:    ${cluster.nomadUrl}/ui/\n`);
-  process.stdout.write(`  Admin: ${cluster.adminUrl}/  (fault injection)\n`);
-  process.stdout.write('Press Ctrl+C to stop.\n');
+  // Signals are handled before the URLs are printed: whoever waits for them may stop us at once.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -86,6 +81,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.stdout.write(`Lab cluster "${str('name') ?? 'lab'}" is running.\n`);
+  process.stdout.write(`  NOMAD_ADDR=${cluster.nomadUrl}\n`);
+  process.stdout.write(`  CONSUL_HTTP_ADDR=${cluster.consulUrl}\n`);
+  process.stdout.write(`  UI:    ${cluster.nomadUrl}/ui/\n`);
+  process.stdout.write(`  Admin: ${cluster.adminUrl}/  (fault injection)\n`);
+  process.stdout.write('Press Ctrl+C to stop.\n');
 }
 
 main().catch((err: Error) => {

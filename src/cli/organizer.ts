@@ -473,13 +473,15 @@ async function runStacks(
   try {
     await Promise.race([firstSnapshot, watching.then(() => Promise.reject(new Error('The event stream ended before it said anything.')))]);
     const { stacks } = await request();
+    // From here on Ctrl+C is about this run (before, the default ends the process: nothing was
+    // asked yet). Taken before anything about the run is printed: whoever reads that output
+    // may press Ctrl+C the moment it appears.
+    process.on('SIGINT', onSigint);
     const early = run.start(stacks, attendeeIds);
     if (ctx.json) emit({ type: 'started', op: kind, stacks: stacks.filter((s) => run.isTarget(s.id)) });
     else if (!bar) process.stdout.write(`${run.view(0).title} ${run.total} stack${run.total === 1 ? '' : 's'} of ${workshop}.\n`);
     for (const s of early) report(s);
     if (run.done) finished();
-    // From here on Ctrl+C is about this run (before, the default ends the process: nothing was asked yet).
-    process.on('SIGINT', onSigint);
     bar?.start();
     await Promise.race([allEnded, watching.then(() => allEnded)]);
   } finally {
@@ -682,6 +684,21 @@ async function serve(argv: string[]): Promise<void> {
     env: { ...process.env, ...mail.env },
     ...(mail.outboxDir ? { mail: { outboxDir: mail.outboxDir } } : {}),
   });
+  // Signals are handled before the banner is printed: whoever waits for it may stop us at once.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      fail(`${signal} again: exiting without waiting`, EXIT.interrupted);
+    }
+    stopping = true;
+    process.stdout.write(`${signal}: stopping (running builds resume on the next start)\n`);
+    organizer.close().then(
+      () => process.exit(0),
+      (err: Error) => fail(`error while stopping: ${err.message}`),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   // One write, so whoever reads the banner sees it whole (the token line included).
   const banner = [`Open Kitchen organizer listening on ${organizer.url}`];
   if (organizer.publicUrl !== organizer.url) banner.push(`Invite links point at ${organizer.publicUrl}`);
@@ -708,21 +725,6 @@ async function serve(argv: string[]): Promise<void> {
       process.stdout.write(`Restart check: ${r.checked} ready stacks checked, ${r.lost.length} lost, ${r.resumed.length} resumed\n`);
     }
   });
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      fail(`${signal} again: exiting without waiting`, EXIT.interrupted);
-    }
-    stopping = true;
-    process.stdout.write(`${signal}: stopping (running builds resume on the next start)\n`);
-    organizer.close().then(
-      () => process.exit(0),
-      (err: Error) => fail(`error while stopping: ${err.message}`),
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 function keygen(argv: string[]): void {
