@@ -158,6 +158,9 @@ function smtpError(s: SmtpSettings, to: string, err: Error & { code?: string; re
   });
 }
 
+/** SMTP connections the mailer keeps open at most, so also the invites it sends at once. */
+const SMTP_CONNECTIONS = 2;
+
 export class Mailer {
   private readonly transport: Transporter;
   private readonly via: 'smtp' | 'outbox';
@@ -175,9 +178,9 @@ export class Mailer {
         requireTLS: !!s.requireTls,
         auth: s.user ? { user: s.user, pass: s.pass ?? '' } : undefined,
         tls: s.allowInvalidCert ? { rejectUnauthorized: false } : undefined,
-        // One connection reused for a whole room's invites instead of one per message.
+        // A few connections reused for a whole room's invites instead of one per message.
         pool: true,
-        maxConnections: 2,
+        maxConnections: SMTP_CONNECTIONS,
         connectionTimeout: timeout,
         greetingTimeout: timeout,
         socketTimeout: timeout,
@@ -196,6 +199,14 @@ export class Mailer {
 
   get mode(): 'smtp' | 'outbox' {
     return this.via;
+  }
+
+  /**
+   * How many invites to send at once: one per pooled SMTP connection (a slow server's round
+   * trips overlap), one at a time into the outbox (a local write; the files list in order).
+   */
+  get concurrency(): number {
+    return this.via === 'smtp' ? SMTP_CONNECTIONS : 1;
   }
 
   async sendInvite(m: InviteMail): Promise<SentMail> {

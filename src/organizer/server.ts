@@ -395,9 +395,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const body = parseBody(SendInvitesRequest, req.body ?? {});
       const targets = body.attendeeIds ? store.attendeesOf(workshop.id, body.attendeeIds) : store.attendeesToMail(workshop.id, body.which);
       const base = opts.publicUrl();
-      const result: SendInvitesResponse = { transport: opts.mailer.mode, outboxDir: opts.mailer.outboxDir, sent: [], failed: [] };
-      // One at a time: one SMTP connection, and a failure for one attendee does not stop the rest.
-      for (const a of targets) {
+      // Each attendee's outcome in the roster's order, whichever mail finished first.
+      const outcomes: ({ sent: SendInvitesResponse['sent'][number] } | { failed: SendInvitesResponse['failed'][number] })[] = [];
+      const sendOne = async (i: number): Promise<void> => {
+        const a = targets[i]!;
         const invite = store.issueInvite(a, body.ttlHours);
         try {
           const mail = await opts.mailer.sendInvite({
@@ -409,14 +410,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           });
           store.inviteMailed(invite.inviteId);
           attendeeChanged(workshop.id, a.id);
-          result.sent.push({ attendeeId: a.id, email: a.email, messageId: mail.messageId });
+          outcomes[i] = { sent: { attendeeId: a.id, email: a.email, messageId: mail.messageId } };
         } catch (err) {
+          // A failure for one attendee does not stop the rest, and leaves their earlier link working.
           store.discardInvite(invite.inviteId);
           req.log.warn({ err, to: a.email }, 'invite mail failed');
-          result.failed.push({ attendeeId: a.id, email: a.email, reason: err instanceof Error ? err.message : String(err) });
+          outcomes[i] = { failed: { attendeeId: a.id, email: a.email, reason: err instanceof Error ? err.message : String(err) } };
         }
-      }
-      return result;
+      };
+      // As many at once as the mailer has connections; each worker takes the next attendee.
+      let next = 0;
+      const worker = async () => {
+        while (next < targets.length) await sendOne(next++);
+      };
+      await Promise.all(Array.from({ length: Math.min(opts.mailer.concurrency, targets.length) }, worker));
+      return {
+        transport: opts.mailer.mode,
+        outboxDir: opts.mailer.outboxDir,
+        sent: outcomes.flatMap((o) => ('sent' in o ? [o.sent] : [])),
+        failed: outcomes.flatMap((o) => ('failed' in o ? [o.failed] : [])),
+      } satisfies SendInvitesResponse;
     },
   });
 
