@@ -14,13 +14,13 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import {
-  activityBarEntry,
   clearToasts,
   collapsePane,
   expandPane,
   openWorkbench,
   repoRoot,
   runFromPalette,
+  signInWithInvite,
   startWalkthrough,
   toast,
   treeRow,
@@ -46,11 +46,7 @@ test('job files run from their CodeLens; the Allocations view shows, filters and
 
   await step('signing in connects to the cluster by itself', async (p) => {
     await openWorkbench(p, server.workbenchUrl());
-    await activityBarEntry(p, 'Open Kitchen').click();
-    await p.locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: /^Sign In$/ }).click();
-    await p.locator(workbench.quickInputBox).fill(invite.link);
-    await p.keyboard.press('Enter');
-    await toast(p, new RegExp(`Signed in as ${invite.name}`)).waitFor();
+    await signInWithInvite(p, invite);
     await p.locator(workbench.statusBar).getByText('Nomad: connected').waitFor({ timeout: 60_000 });
     await collapsePane(p, 'Environment');
     await collapsePane(p, 'Cluster');

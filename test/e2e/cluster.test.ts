@@ -12,12 +12,12 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
-  activityBarEntry,
   collapsePane,
   expandPane,
   openWorkbench,
   repoRoot,
   runFromPalette,
+  signInWithInvite,
   startWalkthrough,
   toast,
   treeRow,
@@ -42,11 +42,7 @@ test('the Cluster and Allocations views follow the live cluster through the tunn
 
   await step('signing in connects to the stack by itself; the status bar says so', async (p) => {
     await openWorkbench(p, server.workbenchUrl());
-    await activityBarEntry(p, 'Open Kitchen').click();
-    await p.locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: /^Sign In$/ }).click();
-    await p.locator(workbench.quickInputBox).fill(invite.link);
-    await p.keyboard.press('Enter');
-    await toast(p, new RegExp(`Signed in as ${invite.name}`)).waitFor();
+    await signInWithInvite(p, invite);
     await p.locator(workbench.statusBar).getByText('Nomad: connected').waitFor({ timeout: 60_000 });
     await collapsePane(p, 'Environment');
     await collapsePane(p, 'Labs');

@@ -15,18 +15,16 @@ import { test } from 'node:test';
 import { isAlive } from '../../src/organizer/providers/bastion';
 import { readStackState } from '../../src/organizer/providers/stackFiles';
 import {
-  activityBarEntry,
   buildExtension,
   launchBrowser,
   newPage,
   openWorkbench,
   repoRoot,
   Screenshots,
+  signInWithInvite,
   Teardown,
   tempDir,
-  toast,
   treeRow,
-  workbench,
 } from './harness';
 
 interface DemoJson {
@@ -80,11 +78,7 @@ test('npm run demo prints one browser URL that opens VS Code ready to sign in, a
   await explorer.getByText('labs', { exact: true }).waitFor();
   await shots.take(page, 'the printed URL opens VS Code with the workshop files');
 
-  await activityBarEntry(page, 'Open Kitchen').click();
-  await page.locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: /^Sign In$/ }).click();
-  await page.locator(workbench.quickInputBox).fill(invite.link);
-  await page.keyboard.press('Enter');
-  await toast(page, new RegExp(`Signed in as ${invite.name}`)).waitFor();
+  await signInWithInvite(page, invite);
   await treeRow(page, 'Environment', 'Ready').waitFor({ timeout: 60_000 });
   await shots.take(page, 'signed in with the printed invite link, stack ready');
 

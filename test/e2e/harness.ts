@@ -266,6 +266,18 @@ export async function openWorkbench(page: Page, url: string): Promise<void> {
   await page.locator(workbench.statusBar).waitFor();
 }
 
+/**
+ * Signs in as an attendee the way they would: the Open Kitchen activity-bar entry, the Sign In
+ * button of its welcome view, the invite link pasted into the input box; waits for the toast.
+ */
+export async function signInWithInvite(page: Page, invite: { link: string; name: string }): Promise<void> {
+  await activityBarEntry(page, 'Open Kitchen').click();
+  await page.locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: /^Sign In$/ }).click();
+  await page.locator(workbench.quickInputBox).fill(invite.link);
+  await page.keyboard.press('Enter');
+  await toast(page, new RegExp(`Signed in as ${invite.name}`)).waitFor();
+}
+
 /** The activity-bar entry of a view container (aria-label is the container's title, maybe plus a keybinding). */
 export function activityBarEntry(page: Page, title: string): Locator {
   return page.locator(`.part.activitybar .action-item a.action-label[aria-label^="${title}"]`);
