@@ -29,7 +29,9 @@ import {
 } from './harness';
 
 test('job files run from their CodeLens; the Allocations view shows, filters and stops them', { timeout: 300_000 }, async (t) => {
-  const { shots, demo, server, step } = await startWalkthrough(t, 'allocations', { attendees: 1 });
+  // VS Code in a browser saves a second after each edit by default (files.autoSave "afterDelay");
+  // here the attendee saves with Ctrl+S, so "unsaved" and "saved" are states the test can wait for.
+  const { shots, demo, server, step } = await startWalkthrough(t, 'allocations', { attendees: 1, settings: { 'files.autoSave': 'off' } });
   const invite = demo.invites[0]!;
   // The attendee's workspace: a copy of the workshop's jobs/ folder and a broken job file.
   const jobsDir = path.join(server.workspaceDir, 'jobs');
@@ -126,13 +128,18 @@ test('job files run from their CodeLens; the Allocations view shows, filters and
   await step('fixing the file and saving it clears the problem', async (p) => {
     await clearToasts(p);
     // Clicking the tab focuses its editor without moving the cursor or scrolling.
-    await p.locator('.tabs-container .tab', { hasText: 'broken.nomad.hcl' }).click();
+    const tab = p.locator('.tabs-container .tab', { hasText: 'broken.nomad.hcl' });
+    await tab.click();
     await p.keyboard.press('Control+G');
     await p.locator(workbench.quickInputBox).fill(`:${brokenLine}`);
     await p.keyboard.press('Enter');
     await p.keyboard.press('End');
     await p.keyboard.type('3');
+    // The problem goes as soon as the text changes; the file on disk changes only once the save is done,
+    // which is when the tab stops showing unsaved changes.
+    await tab.and(p.locator('.dirty')).waitFor();
     await p.keyboard.press('Control+S');
+    await tab.and(p.locator('.dirty')).waitFor({ state: 'detached' });
     await p.locator('.markers-panel .monaco-list-row', { hasText: 'Invalid expression' }).waitFor({ state: 'detached' });
     await p.locator('.markers-panel', { hasText: 'No problems have been detected in the workspace.' }).waitFor();
     assert.match(fs.readFileSync(path.join(server.workspaceDir, 'broken.nomad.hcl'), 'utf8'), /count = 3\n/, 'the fix was saved');

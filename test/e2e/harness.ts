@@ -214,11 +214,11 @@ export class Walkthrough {
  * the Walkthrough that takes a screenshot per step. Everything stops when the test ends.
  * The page is blank: the first step opens the workbench (after the test prepared the workspace).
  */
-export async function startWalkthrough(t: TestContext, name: string, opts: { attendees: number }) {
+export async function startWalkthrough(t: TestContext, name: string, opts: { attendees: number; settings?: Record<string, unknown> }) {
   const teardown = new Teardown(t);
   const shots = new Screenshots(name);
   const [demo] = await Promise.all([startBackend(teardown, { attendees: opts.attendees }), buildExtension()]);
-  const server = await startVSCode(teardown, { demo });
+  const server = await startVSCode(teardown, { demo, settings: opts.settings });
   const browser = await launchBrowser(teardown);
   const { page, consoleLines } = await newPage(browser, teardown);
   // The steps build on each other; after a failure the rest are skipped.
