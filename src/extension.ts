@@ -4,6 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { AttendeeSession, EnvironmentWatcher, SessionStore } from './attendee';
+import { ClusterConnection } from './clusterSession';
+import { anyOf } from './common/events';
 import { SessionContext } from './ui/auth/sessionContext';
 import { AllocationsFeature } from './ui/allocations/allocationsFeature';
 import { AuthFeature } from './ui/auth/authFeature';
@@ -32,22 +34,32 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const sessionContext = new SessionContext(session);
   context.subscriptions.push(log, keychain, store, session, watcher, sessionContext);
 
-  const base = {
+  // The attendee's cluster, followed from the signed-in environment (src/clusterSession).
+  const cluster = new ClusterConnection({
+    environment: () => (sessionContext.current.kind === 'signedIn' && 'environment' in watcher.snapshot ? watcher.snapshot.environment : undefined),
+    onDidChangeEnvironment: anyOf(watcher.onDidChange, sessionContext.onDidChange),
+    privateKey: async (stackId) => {
+      const key = await store.getPrivateKey();
+      return key?.stackId === stackId ? key.privateKey : undefined;
+    },
+    log,
+  });
+  context.subscriptions.push(cluster);
+  const services: Services = {
     log,
     commands: new CommandRunner(log),
     session,
     sessionContext,
     watcher,
     sshFilesDir: defaultSshFilesDir(),
+    cluster,
   };
-  const connection = new ConnectionFeature(base);
-  const services: Services = { ...base, cluster: connection };
 
   for (const feature of [
     new GeneralFeature(services),
     new AuthFeature(services),
     new EnvironmentFeature(services),
-    connection,
+    new ConnectionFeature(services),
     new ClusterViewsFeature(services),
     new AllocationsFeature(services),
     new JobFilesFeature(services),
@@ -60,6 +72,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // An expired session is ended (with its message) before the views first render.
   await session.checkExpiry();
   await sessionContext.sync();
+  void cluster.start();
 }
 
 export function deactivate(): void {

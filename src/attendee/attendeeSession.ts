@@ -4,12 +4,12 @@
  * session has ended, and sign out. The UI layer adds prompts and notifications around it.
  */
 import type { Me } from '../contract/api';
-import { OrganizerApiClient, type OrganizerApiClientOptions } from './apiClient';
+import { OrganizerApi, SessionExpiredError, type OrganizerApiOptions } from '../organizerClient';
 import { toPublicEnvironment, type PublicEnvironment } from './environmentWatcher';
-import { NotSignedInError, SessionExpiredError } from './errors';
-import { Emitter, type Event } from './events';
+import { NotSignedInError } from './errors';
+import { Emitter, type Event } from '../common/events';
 import type { SignInRequest } from './inviteLink';
-import { silentLogger, type Logger } from './logger';
+import { silentLogger, type Logger } from '../common/logger';
 import type { SessionState, SessionStore, StoredSession } from './sessionStore';
 
 export interface AttendeeSessionOptions {
@@ -17,7 +17,7 @@ export interface AttendeeSessionOptions {
   logger?: Logger;
   userAgent?: string;
   /** Test seam: how clients are made. */
-  createClient?: (opts: OrganizerApiClientOptions) => OrganizerApiClient;
+  createClient?: (opts: OrganizerApiOptions) => OrganizerApi;
 }
 
 export interface SessionEndedEvent {
@@ -102,7 +102,7 @@ export class AttendeeSession {
   }
 
   /** A client for the current session; throws when signed out, and ends an expired session. */
-  async currentClient(): Promise<OrganizerApiClient> {
+  async currentClient(): Promise<OrganizerApi> {
     const state = await this.opts.store.getState();
     if (state.kind === 'signedOut') throw new NotSignedInError();
     if (state.kind === 'expired') {
@@ -117,7 +117,7 @@ export class AttendeeSession {
    * Runs an API call for the current session; a 401 ends the session (store cleared, `onDidEnd`
    * fired) and is rethrown so the caller stops what it was doing.
    */
-  async call<T>(fn: (client: OrganizerApiClient) => Promise<T>): Promise<T> {
+  async call<T>(fn: (client: OrganizerApi) => Promise<T>): Promise<T> {
     const client = await this.currentClient();
     try {
       return await fn(client);
@@ -185,9 +185,9 @@ export class AttendeeSession {
     this.ended.fire({ session, reason });
   }
 
-  private client(opts: Omit<OrganizerApiClientOptions, 'logger' | 'userAgent'>): OrganizerApiClient {
-    const full = { ...opts, logger: this.logger, userAgent: this.opts.userAgent };
-    return this.opts.createClient ? this.opts.createClient(full) : new OrganizerApiClient(full);
+  private client(opts: Omit<OrganizerApiOptions, 'log' | 'userAgent'>): OrganizerApi {
+    const full = { ...opts, log: this.logger, userAgent: this.opts.userAgent };
+    return this.opts.createClient ? this.opts.createClient(full) : new OrganizerApi(full);
   }
 
   dispose(): void {

@@ -5,7 +5,7 @@
  * Context values are built from parts and matched by regex in package.json menus:
  * `env:<kind>` plus ` copyable` when Copy Value applies, e.g. `env:bastion copyable`.
  */
-import type { StackStatus } from '../contract/api';
+import type { StackStatus } from '../contract';
 import type { EnvironmentSnapshot, PublicEnvironment } from './environmentWatcher';
 import type { StoredSession } from './sessionStore';
 
@@ -45,9 +45,11 @@ interface StatusLook {
 
 export const STATUS_LOOK: Record<StackStatus, StatusLook> = {
   pending: { label: 'Pending', icon: { id: 'clock', color: 'charts.yellow' }, fallback: 'Waiting for the organizer to start building your stack.' },
+  queued: { label: 'Queued', icon: { id: 'clock', color: 'charts.yellow' }, fallback: 'Your stack is next in line to be built; this view updates by itself.' },
   provisioning: { label: 'Provisioning', icon: { id: 'sync~spin', color: 'charts.blue' }, fallback: 'Your stack is being built; this view updates by itself.' },
   ready: { label: 'Ready', icon: { id: 'pass-filled', color: 'testing.iconPassed' }, fallback: 'Your stack is up.' },
   failed: { label: 'Failed', icon: { id: 'error', color: 'testing.iconFailed' }, fallback: 'Building your stack failed; your organizer has been told.' },
+  cancelled: { label: 'Not built', icon: { id: 'circle-slash', color: 'charts.orange' }, fallback: 'The organizer stopped building your stack; it is built when they start again.' },
   destroying: { label: 'Being torn down', icon: { id: 'trash', color: 'charts.orange' }, fallback: 'The organizer is tearing your stack down.' },
   destroyed: { label: 'Torn down', icon: { id: 'circle-slash' }, fallback: 'Your stack was torn down by the organizer.' },
 };

@@ -4,10 +4,11 @@
  * destroying): a ready stack does not change until the organizer acts, and polling it would only
  * load the organizer during a workshop with a hundred attendees.
  */
-import type { Environment, StackStatus } from '../contract/api';
-import { SessionExpiredError } from './errors';
-import { Emitter, type Event } from './events';
-import { silentLogger, type Logger } from './logger';
+import { Backoff } from '../common/backoff';
+import { STACK_STATES, type Environment, type StackStatus } from '../contract';
+import { SessionExpiredError } from '../organizerClient/errors';
+import { Emitter, type Event } from '../common/events';
+import { silentLogger, type Logger } from '../common/logger';
 
 /** The environment without the private key: what views and logs may see. */
 export type PublicConnection = Omit<NonNullable<Environment['connection']>, 'privateKey'>;
@@ -27,11 +28,12 @@ export type EnvironmentSnapshot =
   | { state: 'loaded'; environment: PublicEnvironment; fetchedAt: Date; nextRefreshAt?: Date }
   | { state: 'error'; message: string; environment?: PublicEnvironment; nextRetryAt?: Date };
 
-const TRANSITIONAL: ReadonlySet<StackStatus> = new Set<StackStatus>(['pending', 'provisioning', 'destroying']);
-
-/** True while the organizer is still working on the stack, so its status will change by itself. */
+/**
+ * True while the stack's status will change without the attendee doing anything: the organizer
+ * works on it (STACK_STATES' `moving`), or has yet to start (pending: the room is being set up).
+ */
 export function isTransitional(status: StackStatus): boolean {
-  return TRANSITIONAL.has(status);
+  return status === 'pending' || STACK_STATES[status].moving;
 }
 
 export interface TimerApi {
@@ -57,7 +59,7 @@ export interface EnvironmentWatcherOptions {
   minDelayMs?: number;
   maxDelayMs?: number;
   factor?: number;
-  /** Fraction of the delay added or removed at random, so attendees do not poll in lockstep. */
+  /** Share of the delay that is random (common/backoff.ts), so attendees do not poll in lockstep. */
   jitter?: number;
   random?: () => number;
   timers?: TimerApi;
@@ -77,7 +79,7 @@ export class EnvironmentWatcher {
   private inFlight: Promise<EnvironmentSnapshot> | undefined;
   /** Bumped by stop(): results of fetches started before are dropped. */
   private generation = 0;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private lastStatus: StackStatus | undefined;
   private readonly logger: Logger;
   private readonly timers: TimerApi;
@@ -87,6 +89,8 @@ export class EnvironmentWatcher {
     this.logger = opts.logger ?? silentLogger;
     this.timers = opts.timers ?? realTimers;
     this.now = opts.now ?? (() => new Date());
+    const { minDelayMs = 2_000, maxDelayMs = 30_000, factor = 2, jitter = 0.4 } = opts;
+    this.backoff = new Backoff({ initialMs: minDelayMs, maxMs: maxDelayMs, factor, jitter }, opts.random);
   }
 
   get snapshot(): EnvironmentSnapshot {
@@ -124,7 +128,7 @@ export class EnvironmentWatcher {
     this.generation++;
     this.inFlight = undefined;
     this.cancelTimer();
-    this.attempt = 0;
+    this.backoff.reset();
     this.lastStatus = undefined;
     this.set({ state: 'idle' });
   }
@@ -140,7 +144,7 @@ export class EnvironmentWatcher {
     if (env.status !== this.lastStatus) {
       this.logger.info(`Stack ${env.stackId} is ${env.status}${env.statusMessage ? `: ${env.statusMessage}` : ''}`);
       // Progress seen: look again soon rather than at the backed-off delay.
-      this.attempt = 0;
+      this.backoff.reset();
       this.lastStatus = env.status;
     }
     const fetchedAt = this.now();
@@ -175,11 +179,7 @@ export class EnvironmentWatcher {
   }
 
   private nextDelay(): number {
-    const { minDelayMs = 2_000, maxDelayMs = 30_000, factor = 2, jitter = 0.2 } = this.opts;
-    const base = Math.min(maxDelayMs, minDelayMs * factor ** this.attempt);
-    this.attempt++;
-    const random = this.opts.random ?? Math.random;
-    return Math.max(0, Math.round(base * (1 + jitter * (2 * random() - 1))));
+    return this.backoff.next();
   }
 
   private schedule(ms: number): void {

@@ -1,10 +1,6 @@
 /** The attendee side, as plain Node: sign-in, session, organizer API client, environment. */
 export * from './errors';
-export * from './events';
-export * from './logger';
-export * from './apiUrlPolicy';
 export * from './inviteLink';
-export * from './apiClient';
 export * from './secretStore';
 export * from './sessionStore';
 export * from './environmentWatcher';

@@ -4,7 +4,7 @@
  * link takes on its way to the attendee.
  */
 import { EXTENSION_ID } from '../contract/links';
-import { checkApiUrl } from './apiUrlPolicy';
+import { checkApiUrl } from '../organizerClient/apiUrlPolicy';
 import { InviteLinkError } from './errors';
 
 export interface SignInRequest {

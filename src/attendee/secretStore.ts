@@ -2,7 +2,7 @@
  * The secret storage the attendee modules need: VS Code's `SecretStorage` has exactly this shape,
  * so the UI layer adapts `context.secrets`, and tests use `InMemorySecretStore`.
  */
-import { Emitter, type Disposable, type Event } from './events';
+import { Emitter, type Disposable, type Event } from '../common/events';
 
 export interface SecretStore {
   get(key: string): Promise<string | undefined>;

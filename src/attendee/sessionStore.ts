@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { Role } from '../contract/api';
-import { Emitter, type Disposable, type Event } from './events';
+import { Emitter, type Disposable, type Event } from '../common/events';
 import type { SecretStore } from './secretStore';
 
 export const StoredSession = z.object({

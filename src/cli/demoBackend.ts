@@ -11,7 +11,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Environment, Invite, StackStatus } from '../contract';
-import { OrganizerApiError, OrganizerClient } from '../organizer/client';
+import { OrganizerApi, OrganizerApiError } from '../organizerClient';
 import { startOrganizer, type Organizer, type StackChange } from '../organizer';
 import { readSecretKeyFile, writeNewSecretKeyFile } from '../organizer/secrets';
 import { createProvider, LocalProvider, type ProviderName } from '../organizer/providers';
@@ -203,7 +203,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   let stopped: Promise<void> | undefined;
 
   try {
-    const api = new OrganizerClient(organizer.url, organizerToken);
+    const api = new OrganizerApi({ apiUrl: organizer.url, token: organizerToken });
     let workshopId: string;
     try {
       workshopId = (await api.createWorkshop({ name: DEMO_WORKSHOP, title: DEMO_TITLE, provider: 'local', topology: DEMO_TOPOLOGY })).id;

@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import * as readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { type AttendeeSummary, type Workshop, type StackSummary, type WorkshopEvent } from '../contract';
-import { OrganizerApiError, OrganizerClient, parseRosterCsv } from '../organizer/client';
+import { Backoff, sleep } from '../common/backoff';
+import { Emitter } from '../common/events';
+import { ApiUnreachableError, buildImportReport, followRun, OrganizerApi, OrganizerApiError, parseRosterCsv, StackRun, type RunKind } from '../organizerClient';
 import { readSecretKeyFile, resolveSecretKey, SecretKeyError, writeNewSecretKeyFile } from '../organizer/secrets';
 import {
-  buildImportReport,
   formatImportReport,
   formatPreflight,
   formatRunResult,
@@ -20,9 +21,7 @@ import {
   formatStacks,
   formatTable,
   renderProgress,
-  StackRun,
   type AttendeeNames,
-  type RunKind,
 } from './format';
 
 const DEFAULT_PORT = 7411;
@@ -80,7 +79,7 @@ interface Ctx {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
   json: boolean;
-  client: OrganizerClient;
+  client: OrganizerApi;
   api: string;
   token: string;
   workshop(): string;
@@ -169,11 +168,9 @@ const COMMANDS: Command[] = [
       } catch (err) {
         throw new UsageError(`cannot read the roster ${file}: ${(err as Error).message}`, this);
       }
-      const { rows, problems } = parseRosterCsv(text);
-      const result = rows.length
-        ? await ctx.client.importAttendees(workshop, rows.map((r) => r.input))
-        : { imported: [], rejected: [] };
-      const report = buildImportReport(rows, problems, result);
+      const parsed = parseRosterCsv(text);
+      const result = parsed.rows.length ? await ctx.client.importAttendees(workshop, parsed.rows.map((r) => r.input)) : null;
+      const report = buildImportReport(parsed, result);
       out(ctx, formatImportReport(report), report);
       return report.rejected.length ? EXIT.rejected : EXIT.ok;
     },
@@ -406,7 +403,7 @@ async function confirm(ctx: Ctx, question: string, what: string): Promise<void> 
 async function getWorkshop(ctx: Ctx, ref: string): Promise<Workshop> {
   const { workshops } = await ctx.client.listWorkshops();
   const w = workshops.find((x) => x.name === ref || x.id === ref);
-  if (!w) throw new OrganizerApiError(404, 'not_found', `No workshop "${ref}".`);
+  if (!w) throw new OrganizerApiError(`No workshop "${ref}".`, 404, 'not_found');
   return w;
 }
 
@@ -423,8 +420,8 @@ async function runStacks(
   preflight?: unknown,
 ): Promise<number> {
   const workshop = ctx.workshop();
-  const run = new StackRun(kind);
   if (!ctx.values.wait) {
+    const run = new StackRun(kind);
     const { stacks } = await request();
     run.start(stacks, attendeeIds);
     const table = formatStacks(stacks, names(await ctx.attendees()));
@@ -440,13 +437,20 @@ async function runStacks(
   const who = names(await ctx.attendees());
   const started = Date.now();
   const elapsed = () => Date.now() - started;
-  const bar = !ctx.json && process.stderr.isTTY ? new ProgressLine(() => renderProgress(run.view(elapsed()), process.stderr.columns ?? 80)) : null;
+  const bar = !ctx.json && process.stderr.isTTY ? new ProgressLine(() => renderProgress({ ...current.view(), elapsedMs: elapsed() }, process.stderr.columns ?? 80)) : null;
+  let current = new StackRun(kind);
   const controller = new AbortController();
-  let finished!: () => void;
-  const allEnded = new Promise<void>((resolve) => (finished = resolve));
   let snapshotSeen!: () => void;
   const firstSnapshot = new Promise<void>((resolve) => (snapshotSeen = resolve));
-
+  // The workshop's stack changes as the run follows them (src/organizerClient/runs.ts), the
+  // same way VS Code's progress notification does from its Organizer view.
+  const feed = new Emitter<{ stack: StackSummary; live: boolean }>();
+  const onEvent = (e: WorkshopEvent) => {
+    // Attendee events (sign-ins, lab progress) are not about the run.
+    const changes = e.type === 'snapshot' ? e.stacks : e.type === 'stack' ? [e.stack] : [];
+    for (const stack of changes) feed.fire({ stack, live: e.type === 'stack' });
+    if (e.type === 'snapshot') snapshotSeen();
+  };
   const report = (s: StackSummary) => {
     if (ctx.json) emit({ type: 'stack', stack: s });
     else if (bar) {
@@ -454,36 +458,38 @@ async function runStacks(
       else bar.draw();
     } else process.stdout.write(formatStackLine(s, who, elapsed()) + '\n');
   };
-  const onEvent = (e: WorkshopEvent) => {
-    // Attendee events (sign-ins, lab progress) are not about the run.
-    const changes = e.type === 'snapshot' ? e.stacks : e.type === 'stack' ? [e.stack] : [];
-    for (const s of changes) if (run.apply(s, e.type === 'stack')) report(s);
-    if (e.type === 'snapshot') snapshotSeen();
-    if (run.done) finished();
-  };
-  const watching = follow(ctx, workshop, onEvent, controller.signal, () => run.done);
+  const watching = follow(ctx, workshop, onEvent, controller.signal, () => current.done);
   watching.catch(() => undefined); // observed below
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) fail('\nInterrupted again: exiting without waiting.', EXIT.interrupted);
     interrupted = true;
     bar?.stop();
-    void interrupt(ctx, run, workshop, attendeeIds).finally(() => process.exit(EXIT.interrupted));
+    void interrupt(ctx, current, workshop, attendeeIds).finally(() => process.exit(EXIT.interrupted));
   };
+  const streamEnded = watching.then(() => Promise.reject(new Error('The event stream ended before it said anything.')));
+  streamEnded.catch(() => undefined); // observed below
+  let run: StackRun;
   try {
-    await Promise.race([firstSnapshot, watching.then(() => Promise.reject(new Error('The event stream ended before it said anything.')))]);
-    const { stacks } = await request();
-    // From here on Ctrl+C is about this run (before, the default ends the process: nothing was
-    // asked yet). Taken before anything about the run is printed: whoever reads that output
-    // may press Ctrl+C the moment it appears.
-    process.on('SIGINT', onSigint);
-    const early = run.start(stacks, attendeeIds);
-    if (ctx.json) emit({ type: 'started', op: kind, stacks: stacks.filter((s) => run.isTarget(s.id)) });
-    else if (!bar) process.stdout.write(`${run.view(0).title} ${run.total} stack${run.total === 1 ? '' : 's'} of ${workshop}.\n`);
-    for (const s of early) report(s);
-    if (run.done) finished();
-    bar?.start();
-    await Promise.race([allEnded, watching.then(() => allEnded)]);
+    await Promise.race([firstSnapshot, streamEnded]);
+    const following = followRun({
+      kind,
+      feed: feed.event,
+      attendeeIds,
+      request: async () => (await request()).stacks,
+      onChange: (r, s) => {
+        current = r;
+        if (s) return report(s);
+        // Started: from here on Ctrl+C is about this run (before, the default ends the process:
+        // nothing was asked yet). Taken before anything about the run is printed: whoever reads
+        // that output may press Ctrl+C the moment it appears.
+        process.on('SIGINT', onSigint);
+        if (ctx.json) emit({ type: 'started', op: kind, stacks: r.stacks() });
+        else if (!bar) process.stdout.write(`${r.view().title} ${r.total} stack${r.total === 1 ? '' : 's'} of ${workshop}.\n`);
+        bar?.start();
+      },
+    });
+    run = (await Promise.race([following, watching.then(() => following)])).run;
   } finally {
     // Closes the event stream, whatever happened: an open stream would keep the process alive.
     controller.abort();
@@ -494,7 +500,7 @@ async function runStacks(
   if (ctx.json) {
     emit({ type: 'result', op: kind, ok: failed.length === 0, elapsedMs: elapsed(), stacks: run.stacks(), failed });
   } else {
-    if (bar) process.stderr.write(renderProgress(run.view(elapsed()), process.stderr.columns ?? 80) + '\n');
+    if (bar) process.stderr.write(renderProgress({ ...run.view(), elapsedMs: elapsed() }, process.stderr.columns ?? 80) + '\n');
     process.stdout.write(formatRunResult(run, who, elapsed()) + '\n');
   }
   return failed.length ? EXIT.partial : EXIT.ok;
@@ -533,7 +539,7 @@ async function follow(
   isDone: () => boolean,
 ): Promise<void> {
   const tries = 5;
-  let failures = 0;
+  const backoff = new Backoff({ initialMs: 500, maxMs: 8_000, jitter: 0.2 });
   let last = '';
   while (!signal.aborted && !isDone()) {
     let got = false;
@@ -553,15 +559,14 @@ async function follow(
       last = (err as Error).message;
     }
     if (signal.aborted || isDone()) return;
-    failures = got ? 1 : failures + 1;
-    if (failures >= tries) {
-      throw new OrganizerApiError(
-        0,
-        'unreachable',
+    // A stream that said something counts as a fresh start: only failures in a row give up.
+    if (got) backoff.reset();
+    if (backoff.failures + 1 >= tries) {
+      throw new ApiUnreachableError(
         `Lost the event stream of ${workshop} (${last}). The work goes on in the service: \`stacks list --workshop ${workshop}\` shows where it stands.`,
       );
     }
-    await new Promise((r) => setTimeout(r, 500 * 2 ** (failures - 1)));
+    await sleep(backoff.next(), signal);
   }
 }
 
@@ -787,7 +792,7 @@ async function headless(command: Command, argv: string[]): Promise<number> {
   if (!/^https?:\/\/[^/]/.test(api)) throw new UsageError(`--api must be an http(s) URL, not "${api}"`, command);
   const token = (values.token as string | undefined) ?? process.env.OPEN_KITCHEN_ORGANIZER_TOKEN;
   if (!token) throw new UsageError('the organizer token is needed: --token T or OPEN_KITCHEN_ORGANIZER_TOKEN', command);
-  const client = new OrganizerClient(api, token);
+  const client = new OrganizerApi({ apiUrl: api, token });
   const workshop = () => {
     const w = values.workshop as string | undefined;
     if (!w) throw new UsageError(`${command.name} needs --workshop W (its name or id)`, command);

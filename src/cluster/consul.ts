@@ -1,5 +1,5 @@
 /** Typed client of the Consul HTTP API: what the cluster view shows (members, services, health). */
-import { HttpApi, type ApiClientOptions, type BlockingOptions, type QueryResult } from './http';
+import { ClusterApi, type ApiClientOptions, type BlockingOptions, type QueryResult } from './http';
 import {
   addressListSchema,
   addressSchema,
@@ -19,10 +19,10 @@ export type ConsulClientOptions = ApiClientOptions;
 export const consulMemberStatus: Record<number, string> = { 0: 'none', 1: 'alive', 2: 'leaving', 3: 'left', 4: 'failed' };
 
 export class ConsulClient {
-  private readonly api: HttpApi;
+  private readonly api: ClusterApi;
 
   constructor(options: ConsulClientOptions) {
-    this.api = new HttpApi('Consul', 'X-Consul-Token', 'x-consul-index', options);
+    this.api = new ClusterApi('Consul', 'X-Consul-Token', 'x-consul-index', options);
   }
 
   /** LAN gossip members: servers (`role=consul`) and clients (`role=node`). */
@@ -41,13 +41,16 @@ export class ConsulClient {
 
   /** Service name → tags (blocking). */
   services(opts?: BlockingOptions): Promise<QueryResult<ConsulServices>> {
-    return this.api.request('GET', '/v1/catalog/services', { query: this.api.blockingQuery(opts), schema: consulServicesSchema, signal: opts?.signal });
+    const blocking = this.api.blockingQuery(opts);
+    return this.api.request('GET', '/v1/catalog/services', { query: blocking.query, timeoutMs: blocking.timeoutMs, schema: consulServicesSchema, signal: opts?.signal });
   }
 
   /** Instances of one service (blocking). */
   service(name: string, opts?: BlockingOptions): Promise<QueryResult<ConsulCatalogService[]>> {
+    const blocking = this.api.blockingQuery(opts);
     return this.api.request('GET', `/v1/catalog/service/${encodeURIComponent(name)}`, {
-      query: this.api.blockingQuery(opts),
+      query: blocking.query,
+      timeoutMs: blocking.timeoutMs,
       schema: consulCatalogServiceListSchema,
       signal: opts?.signal,
     });
@@ -55,10 +58,26 @@ export class ConsulClient {
 
   /** Every health check in a state (`any` for all), node checks included (blocking). */
   healthState(state: 'any' | 'passing' | 'warning' | 'critical', opts?: BlockingOptions): Promise<QueryResult<ConsulHealthCheck[]>> {
+    const blocking = this.api.blockingQuery(opts);
     return this.api.request('GET', `/v1/health/state/${state}`, {
-      query: this.api.blockingQuery(opts),
+      query: blocking.query,
+      timeoutMs: blocking.timeoutMs,
       schema: consulHealthChecksSchema,
       signal: opts?.signal,
     });
   }
+
+  /** A KV value as stored (`?raw`); undefined when the key does not exist. */
+  kvGet(key: string, signal?: AbortSignal): Promise<string | undefined> {
+    return this.api.text('GET', `/v1/kv/${encodeKey(key)}`, { query: { raw: true }, signal });
+  }
+
+  async kvPut(key: string, value: string): Promise<void> {
+    await this.api.send('PUT', `/v1/kv/${encodeKey(key)}`, { rawBody: value });
+  }
+}
+
+/** A KV path, each segment escaped: `a/b c` → `a/b%20c`. */
+function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
 }

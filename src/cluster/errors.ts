@@ -11,8 +11,12 @@ export type ClusterErrorKind =
   | 'http'
   /** The server answered 2xx, but the body is not the documented shape. */
   | 'shape'
-  /** Nothing answered: connection refused, tunnel down, forward refused. */
+  /** Nothing answered: connection refused, tunnel down, forward refused, an answer cut off. */
   | 'unreachable'
+  /** No complete answer within the call's time limit. */
+  | 'timeout'
+  /** The answer is larger than the client accepts. */
+  | 'too-large'
   /** The request was cancelled by its caller. */
   | 'aborted';
 

@@ -1,13 +1,15 @@
 /**
- * The HTTP layer both cluster clients share: node-fetch over a given agent (the tunnel's
- * `http.Agent` in the extension), token header, blocking-query parameters and headers,
- * runtime validation of bodies, and one log line per request.
+ * What Nomad and Consul calls share on top of the common HTTP layer (src/common/http.ts): the
+ * ACL token header, blocking-query parameters and headers, Nomad's and Consul's error bodies as
+ * ClusterHttpError, and runtime validation of every body.
  */
 import type * as http from 'node:http';
-import fetch, { type RequestInit, type Response } from 'node-fetch';
 import type { ZodType, ZodTypeDef } from 'zod';
-import { silentLogger, type Logger } from '../attendee/logger';
-import { ClusterError, ClusterHttpError, ResponseShapeError, shapeProblems, type ClusterService } from './errors';
+import { HttpClient, HttpTransportError, type HttpResponse, type Query } from '../common/http';
+import type { Logger } from '../common/logger';
+import { ClusterError, ClusterHttpError, ResponseShapeError, shapeProblems, type ClusterErrorKind, type ClusterService } from './errors';
+
+export type { Query, QueryValue } from '../common/http';
 
 export interface ApiClientOptions {
   /** e.g. `http://127.0.0.1:4646`; with a tunnel agent the host part only names the Host header. */
@@ -16,10 +18,11 @@ export interface ApiClientOptions {
   /** ACL token (Nomad SecretID / Consul token). */
   token?: string;
   log?: Logger;
+  /** Time limit of a call that does not block (default 30 s). */
+  timeoutMs?: number;
+  /** Largest body read, in bytes (default 64 MiB). */
+  maxBytes?: number;
 }
-
-export type QueryValue = string | number | boolean | undefined | null | string[];
-export type Query = Record<string, QueryValue>;
 
 /** Options of a blocking read. */
 export interface BlockingOptions {
@@ -41,77 +44,63 @@ export interface QueryResult<T> {
 export interface RequestOptions<T> {
   query?: Query;
   body?: unknown;
+  rawBody?: string;
   schema?: ZodType<T, ZodTypeDef, unknown>;
   signal?: AbortSignal;
+  timeoutMs?: number;
 }
 
-function isAbort(err: unknown): boolean {
-  return (err as { name?: string })?.name === 'AbortError';
-}
+const TRANSPORT_KIND: Record<HttpTransportError['kind'], ClusterErrorKind> = {
+  unreachable: 'unreachable',
+  broken: 'unreachable',
+  timeout: 'timeout',
+  aborted: 'aborted',
+  'too-large': 'too-large',
+};
 
-/** Errors of the tunnel or the socket that mean "nothing answers there". */
-function describeUnreachable(err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  return err.message;
-}
-
-export class HttpApi {
-  private readonly baseUrl: string;
-  readonly log: Logger;
+export class ClusterApi {
+  readonly http: HttpClient;
 
   constructor(
     readonly service: ClusterService,
-    private readonly tokenHeader: string,
+    tokenHeader: string,
     private readonly indexHeader: string,
-    private readonly options: ApiClientOptions,
+    options: ApiClientOptions,
   ) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.log = options.log ?? silentLogger;
+    this.http = new HttpClient({
+      baseUrl: options.baseUrl,
+      agent: options.agent,
+      headers: options.token ? { [tokenHeader]: options.token } : {},
+      timeoutMs: options.timeoutMs,
+      maxBytes: options.maxBytes,
+      service,
+      log: options.log,
+    });
   }
 
-  url(path: string, query?: Query): string {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query ?? {})) {
-      if (value === undefined || value === null || value === false) continue;
-      if (Array.isArray(value)) for (const v of value) params.append(key, v);
-      else params.append(key, value === true ? 'true' : String(value));
-    }
-    const qs = params.toString();
-    return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+  get log(): Logger {
+    return this.http.log;
   }
 
-  blockingQuery(opts: BlockingOptions | undefined): Query {
-    if (!opts?.index) return {};
-    return { index: Math.max(1, Math.floor(opts.index)), wait: `${Math.max(1, Math.round(opts.waitSeconds ?? 300))}s` };
+  /** The query of a blocking read, and how long the call may take (the wait plus Nomad's jitter of wait/16, plus a margin). */
+  blockingQuery(opts: BlockingOptions | undefined): { query: Query; timeoutMs?: number } {
+    if (!opts?.index) return { query: {} };
+    const wait = Math.max(1, Math.round(opts.waitSeconds ?? 300));
+    return { query: { index: Math.max(1, Math.floor(opts.index)), wait: `${wait}s` }, timeoutMs: Math.ceil(wait * (1 + 1 / 16)) * 1000 + 15_000 };
   }
 
-  /** Sends a request; resolves with the raw response when the status is 2xx. */
+  /** Sends a request; resolves with the response when the status is 2xx. */
   async send(
     method: string,
     path: string,
-    opts: { query?: Query; body?: unknown; signal?: AbortSignal; accept?: string; stream?: boolean } = {},
-  ): Promise<Response> {
-    const headers: Record<string, string> = { accept: opts.accept ?? 'application/json' };
-    if (this.options.token) headers[this.tokenHeader] = this.options.token;
-    // Streams (logs, events) go uncompressed: a gzip layer would hold back small writes.
-    const init: RequestInit = { method, headers, agent: this.options.agent, compress: !opts.stream };
-    if (opts.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(opts.body);
-    }
-    if (opts.signal) init.signal = opts.signal as RequestInit['signal'];
-    const started = Date.now();
-    let res: Response;
+    opts: { query?: Query; body?: unknown; rawBody?: string; signal?: AbortSignal; accept?: string; stream?: boolean; timeoutMs?: number } = {},
+  ): Promise<HttpResponse> {
+    let res: HttpResponse;
     try {
-      res = await fetch(this.url(path, opts.query), init);
+      res = await this.http.request(method, path, opts);
     } catch (err) {
-      if (isAbort(err)) throw new ClusterError(`${this.service} ${method} ${path}: cancelled`, 'aborted', this.service, path, { cause: err });
-      const msg = describeUnreachable(err as Error);
-      this.log.debug(`${this.service} ${method} ${path} failed after ${Date.now() - started} ms: ${msg}`);
-      throw new ClusterError(`${this.service} ${method} ${path}: ${this.service} cannot be reached (${msg})`, 'unreachable', this.service, path, { cause: err });
+      throw this.transportError(err, path);
     }
-    this.log.debug(`${this.service} ${method} ${path} ${res.status} ${Date.now() - started} ms`);
     if (res.status < 200 || res.status >= 300) {
       const body = await res.text().catch(() => '');
       throw new ClusterHttpError(this.service, method, path, res.status, body);
@@ -126,8 +115,7 @@ export class HttpApi {
     try {
       text = await res.text();
     } catch (err) {
-      if (isAbort(err)) throw new ClusterError(`${this.service} ${method} ${path}: cancelled`, 'aborted', this.service, path, { cause: err });
-      throw new ClusterError(`${this.service} ${method} ${path}: the answer broke off (${(err as Error).message})`, 'unreachable', this.service, path, { cause: err });
+      throw this.transportError(err, path);
     }
     let json: unknown;
     try {
@@ -136,15 +124,28 @@ export class HttpApi {
       throw new ResponseShapeError(this.service, path, [{ field: '', message: `the body is not JSON: ${JSON.stringify(text.slice(0, 80))}` }]);
     }
     const data = this.validate(path, json, opts.schema);
-    const index = Number(res.headers.get(this.indexHeader) ?? 0);
-    const knownLeader = res.headers.get(`${this.indexHeader.replace(/-index$/i, '')}-knownleader`);
-    const lastContact = res.headers.get(`${this.indexHeader.replace(/-index$/i, '')}-lastcontact`);
+    const prefix = this.indexHeader.replace(/-index$/i, '');
+    const index = Number(res.header(this.indexHeader) ?? 0);
+    const knownLeader = res.header(`${prefix}-knownleader`);
+    const lastContact = res.header(`${prefix}-lastcontact`);
     return {
       data,
       index: Number.isFinite(index) ? index : 0,
-      knownLeader: knownLeader === null ? undefined : knownLeader === 'true',
-      lastContactMs: lastContact === null ? undefined : Number(lastContact),
+      knownLeader: knownLeader === undefined ? undefined : knownLeader === 'true',
+      lastContactMs: lastContact === undefined ? undefined : Number(lastContact),
     };
+  }
+
+  /** A plain-text request (`?raw` reads); undefined on 404. */
+  async text(method: string, path: string, opts: { query?: Query; signal?: AbortSignal } = {}): Promise<string | undefined> {
+    try {
+      const res = await this.send(method, path, { ...opts, accept: '*/*' });
+      return await res.text();
+    } catch (err) {
+      if (err instanceof ClusterHttpError && err.status === 404) return undefined;
+      if (err instanceof ClusterError) throw err;
+      throw this.transportError(err, path);
+    }
   }
 
   validate<T>(path: string, json: unknown, schema?: ZodType<T, ZodTypeDef, unknown>): T {
@@ -156,5 +157,11 @@ export class HttpApi {
       throw err;
     }
     return parsed.data;
+  }
+
+  transportError(err: unknown, path: string): ClusterError {
+    if (err instanceof ClusterError) return err;
+    if (err instanceof HttpTransportError) return new ClusterError(err.message, TRANSPORT_KIND[err.kind], this.service, path, { cause: err });
+    return new ClusterError(`${this.service} ${path}: ${(err as Error).message}`, 'unreachable', this.service, path, { cause: err });
   }
 }

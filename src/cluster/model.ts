@@ -6,9 +6,9 @@
  * cheap), and tells listeners exactly what changed so a view refreshes only that.
  */
 import { setMaxListeners } from 'node:events';
-import { Emitter, type Event } from '../attendee/events';
-import { silentLogger, type Logger } from '../attendee/logger';
-import { backoffDelay, defaultBackoff, type BackoffOptions } from '../tunnel/backoff';
+import { Emitter, type Event } from '../common/events';
+import { silentLogger, type Logger } from '../common/logger';
+import { backoffDelay, defaultBackoff, type BackoffOptions } from '../common/backoff';
 import type { ConsulClient } from './consul';
 import { consulMemberStatus } from './consul';
 import { ClusterError, ClusterHttpError, ResponseShapeError, shapeProblems } from './errors';

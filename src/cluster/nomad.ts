@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ClusterError, ClusterHttpError, ResponseShapeError, shapeProblems } from './errors';
-import { HttpApi, type ApiClientOptions, type BlockingOptions, type QueryResult } from './http';
+import { ClusterApi, type ApiClientOptions, type BlockingOptions, type QueryResult } from './http';
 import {
   addressListSchema,
   addressSchema,
@@ -55,11 +55,11 @@ export interface LogStreamOptions {
 const emptyObject = z.object({}).passthrough();
 
 export class NomadClient {
-  private readonly api: HttpApi;
+  private readonly api: ClusterApi;
   readonly namespace: string;
 
   constructor(options: NomadClientOptions) {
-    this.api = new HttpApi('Nomad', 'X-Nomad-Token', 'x-nomad-index', options);
+    this.api = new ClusterApi('Nomad', 'X-Nomad-Token', 'x-nomad-index', options);
     this.namespace = options.namespace ?? '*';
   }
 
@@ -82,8 +82,10 @@ export class NomadClient {
   // ------------------------------------------------------------ reads (blocking)
 
   nodes(opts?: BlockingOptions): Promise<QueryResult<NomadNodeStub[]>> {
+    const blocking = this.api.blockingQuery(opts);
     return this.api.request('GET', '/v1/nodes', {
-      query: { os: true, ...this.api.blockingQuery(opts) },
+      query: { os: true, ...blocking.query },
+      timeoutMs: blocking.timeoutMs,
       schema: z.array(nomadNodeStubSchema),
       signal: opts?.signal,
     });
@@ -94,8 +96,10 @@ export class NomadClient {
   }
 
   jobs(opts?: BlockingOptions & NamespaceOption): Promise<QueryResult<NomadJobStub[]>> {
+    const blocking = this.api.blockingQuery(opts);
     return this.api.request('GET', '/v1/jobs', {
-      query: { namespace: opts?.namespace ?? this.namespace, ...this.api.blockingQuery(opts) },
+      query: { namespace: opts?.namespace ?? this.namespace, ...blocking.query },
+      timeoutMs: blocking.timeoutMs,
       schema: z.array(nomadJobStubSchema),
       signal: opts?.signal,
     });
@@ -117,8 +121,10 @@ export class NomadClient {
   }
 
   allocations(opts?: BlockingOptions & NamespaceOption): Promise<QueryResult<NomadAllocation[]>> {
+    const blocking = this.api.blockingQuery(opts);
     return this.api.request('GET', '/v1/allocations', {
-      query: { namespace: opts?.namespace ?? this.namespace, ...this.api.blockingQuery(opts) },
+      query: { namespace: opts?.namespace ?? this.namespace, ...blocking.query },
+      timeoutMs: blocking.timeoutMs,
       schema: z.array(nomadAllocationSchema),
       signal: opts?.signal,
     });
@@ -145,8 +151,8 @@ export class NomadClient {
    */
   async *events(opts: { topics: NomadEventTopic[]; index?: number; namespace?: string; signal?: AbortSignal }): AsyncGenerator<NomadEventBatch> {
     const path = '/v1/event/stream';
-    // A stream cut by the network never ends cleanly, and node-fetch then keeps its abort
-    // listener: give each stream its own signal, linked to the caller's and dropped after.
+    // Each stream gets its own signal, linked to the caller's and dropped after, so a model
+    // that opens many streams over a day leaves no listener behind on its long-lived signal.
     const own = new AbortController();
     const outer = opts.signal;
     const onAbort = () => own.abort();
@@ -163,7 +169,7 @@ export class NomadClient {
         signal: own.signal,
         stream: true,
       });
-      body = res.body as Readable;
+      body = res.body;
       for await (const value of readNdjson(body)) {
         const parsed = nomadEventLineSchema.safeParse(value);
         if (!parsed.success) throw new ResponseShapeError('Nomad', path, shapeProblems(parsed.error.issues));
@@ -221,7 +227,35 @@ export class NomadClient {
       accept: 'text/plain',
       stream: true,
     });
-    return res.body as Readable;
+    return res.body;
+  }
+
+  /** Marks a node eligible or ineligible for new placements (`nomad node eligibility`). */
+  async setNodeEligibility(nodeId: string, eligible: boolean): Promise<void> {
+    await this.api.request('POST', `/v1/node/${encodeURIComponent(nodeId)}/eligibility`, {
+      body: { NodeID: nodeId, Eligibility: eligible ? 'eligible' : 'ineligible' },
+      schema: emptyObject.nullable(),
+    });
+  }
+
+  /**
+   * Starts draining a node (its allocations move elsewhere within `deadlineSeconds`; -1: no
+   * deadline) or, with `enable: false`, stops the drain and marks it eligible again.
+   */
+  async drainNode(nodeId: string, opts: { enable: boolean; deadlineSeconds?: number; ignoreSystemJobs?: boolean }): Promise<void> {
+    const body = opts.enable
+      ? { NodeID: nodeId, DrainSpec: { Deadline: Math.round((opts.deadlineSeconds ?? 3600) * 1e9), IgnoreSystemJobs: opts.ignoreSystemJobs ?? false }, MarkEligible: false }
+      : { NodeID: nodeId, DrainSpec: null, MarkEligible: true };
+    await this.api.request('POST', `/v1/node/${encodeURIComponent(nodeId)}/drain`, { body, schema: emptyObject.nullable() });
+  }
+
+  /**
+   * A request to the lab cluster's own admin API (`/_lab/…` on Nomad's port), which only the
+   * stand-in cluster has: a real Nomad answers 404. Rides the same tunnel, token and log.
+   */
+  async labAdmin(method: string, path: string, body?: unknown): Promise<void> {
+    const res = await this.api.send(method, `/_lab${path.startsWith('/') ? path : `/${path}`}`, { body });
+    await res.text();
   }
 
   /** HCL2 → job JSON, through the server's own parser (`Failed to parse job: …` on errors). */

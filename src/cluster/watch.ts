@@ -4,7 +4,7 @@
  * server answered (a change, or the wait ran out) or after an error's backoff.
  */
 import type { Readable } from 'node:stream';
-import { backoffDelay, defaultBackoff, type BackoffOptions } from '../tunnel/backoff';
+import { backoffDelay, defaultBackoff, type BackoffOptions } from '../common/backoff';
 import type { QueryResult } from './http';
 
 export interface BlockingWatchOptions<T> {

@@ -4,6 +4,7 @@
  * Every change here is a change of the wire format; keep it backwards compatible.
  */
 import { z } from 'zod';
+import { StackStatus } from './stacks';
 
 export const API_VERSION = 'v1';
 
@@ -33,8 +34,6 @@ export const ApiError = z.object({
 });
 export type ApiError = z.infer<typeof ApiError>;
 
-export const StackStatus = z.enum(['pending', 'provisioning', 'ready', 'failed', 'destroying', 'destroyed']);
-export type StackStatus = z.infer<typeof StackStatus>;
 
 export const Role = z.enum(['attendee', 'organizer']);
 export type Role = z.infer<typeof Role>;

@@ -1,14 +1,15 @@
 /**
- * Applies a step's machine-applicable solution (`yaml apply`) through the Nomad and Consul HTTP
- * APIs, the workspace, and the lab cluster's admin API (`/_lab/`, lab stacks only). The test
- * that walks every lab uses it; the extension can offer it behind "Show Solution".
+ * Applies a step's machine-applicable solution (`yaml apply`) through the attendee's Nomad and
+ * Consul clients, the workspace, and the stack's lab faults (the lab cluster's admin API on a
+ * local stack). The test that walks every lab uses it; the extension can offer it behind
+ * "Show Solution".
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import fetch, { type RequestInit } from 'node-fetch';
-import { NomadClient } from '../cluster';
+import type { ConsulClient, NomadClient } from '../cluster';
+import { sleep } from '../common/backoff';
 import { evaluateCheck } from './checks';
-import { readWorkspaceText, workspacePath, type ServiceEndpoint } from './httpReader';
+import { readWorkspaceText, workspacePath } from './clusterReader';
 import type { ClusterReader } from './reader';
 import type { ApplyAction, Check, CheckResult, LabFault } from './types';
 
@@ -16,11 +17,11 @@ export interface SolutionApplier {
   apply(action: ApplyAction): Promise<string>;
 }
 
-export interface HttpSolutionApplierOptions {
-  nomad: ServiceEndpoint;
-  consul: ServiceEndpoint;
-  /** Base URL of the lab cluster's admin API (`…/_lab`); faults fail clearly without it. */
-  labAdminUrl?: string;
+export interface SolutionApplierOptions {
+  nomad: NomadClient;
+  consul: ConsulClient;
+  /** Performs a lab fault on the stack; without it, faults fail saying so. */
+  labFault?: (fault: LabFault) => Promise<string>;
   workspaceRoot: string;
 }
 
@@ -55,28 +56,8 @@ export function faultRequest(fault: LabFault): { method: string; path: string; b
   }
 }
 
-async function send(endpoint: ServiceEndpoint, tokenHeader: string, method: string, p: string, body?: unknown, raw = false): Promise<string> {
-  const headers: Record<string, string> = {};
-  if (endpoint.token) headers[tokenHeader] = endpoint.token;
-  const init: RequestInit = { method, headers, agent: endpoint.agent };
-  if (body !== undefined) {
-    init.body = raw ? String(body) : JSON.stringify(body);
-    if (!raw) headers['content-type'] = 'application/json';
-  }
-  const url = `${endpoint.baseUrl.replace(/\/+$/, '')}${p}`;
-  let res;
-  try {
-    res = await fetch(url, init);
-  } catch (err) {
-    throw new Error(`${method} ${p}: cannot reach ${endpoint.baseUrl} (${(err as Error).message})`);
-  }
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text.trim() || '(empty body)'}`);
-  return text;
-}
-
-export function createHttpSolutionApplier(opts: HttpSolutionApplierOptions): SolutionApplier {
-  const nomad = new NomadClient({ ...opts.nomad, namespace: 'default' });
+export function createSolutionApplier(opts: SolutionApplierOptions): SolutionApplier {
+  const { nomad, consul } = opts;
 
   const nodeId = async (ref: string): Promise<string> => {
     const nodes = (await nomad.nodes()).data;
@@ -100,18 +81,16 @@ export function createHttpSolutionApplier(opts: HttpSolutionApplierOptions): Sol
           return `stopped job "${action.job}"${action.purge ? ' and purged it' : ''}`;
         case 'nodeEligibility': {
           const id = await nodeId(action.node);
-          await send(opts.nomad, 'X-Nomad-Token', 'POST', `/v1/node/${id}/eligibility`, { Eligibility: action.eligible ? 'eligible' : 'ineligible' });
+          await nomad.setNodeEligibility(id, action.eligible);
           return `marked ${action.node} ${action.eligible ? 'eligible' : 'ineligible'}`;
         }
         case 'nodeDrain': {
           const id = await nodeId(action.node);
-          const body = action.enable ? { DrainSpec: { Deadline: 60e9, IgnoreSystemJobs: false }, MarkEligible: false } : { DrainSpec: null, MarkEligible: true };
-          await send(opts.nomad, 'X-Nomad-Token', 'POST', `/v1/node/${id}/drain`, body);
+          await nomad.drainNode(id, { enable: action.enable, deadlineSeconds: 60 });
           return `${action.enable ? 'started draining' : 'stopped draining'} ${action.node}`;
         }
         case 'kvPut': {
-          const key = action.key.split('/').map(encodeURIComponent).join('/');
-          await send(opts.consul, 'X-Consul-Token', 'PUT', `/v1/kv/${key}`, action.value, true);
+          await consul.kvPut(action.key, action.value);
           return `set Consul KV ${action.key} = ${action.value}`;
         }
         case 'editFile': {
@@ -131,10 +110,8 @@ export function createHttpSolutionApplier(opts: HttpSolutionApplierOptions): Sol
           return `edited ${action.path}`;
         }
         case 'labFault': {
-          if (!opts.labAdminUrl) throw new Error('this stack has no lab admin API: faults can only be injected on a lab cluster');
-          const req = faultRequest(action.fault);
-          await send({ baseUrl: opts.labAdminUrl, agent: opts.nomad.agent, token: opts.nomad.token }, 'X-Nomad-Token', req.method, req.path, req.body);
-          return `lab cluster: ${req.method} ${req.path}`;
+          if (!opts.labFault) throw new Error('this stack has no lab admin API: faults can only be injected on a lab cluster');
+          return opts.labFault(action.fault);
         }
       }
     },
@@ -155,6 +132,6 @@ export async function waitForCheck(check: Check, reader: ClusterReader, opts: Wa
   for (;;) {
     const result = await evaluateCheck(check, reader);
     if (result.ok || Date.now() >= deadline || opts.signal?.aborted) return result;
-    await new Promise((r) => setTimeout(r, interval));
+    await sleep(interval, opts.signal);
   }
 }

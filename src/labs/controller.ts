@@ -7,6 +7,7 @@
  * the progress, and go out with the next successful report, so nothing done is lost.
  */
 import { z } from 'zod';
+import { Emitter, type Event } from '../common/events';
 import { ProgressRequest } from '../contract/api';
 import { evaluateCheck } from './checks';
 import {
@@ -72,11 +73,11 @@ export interface StepView {
   progress: LabProgress;
 }
 
-export type LabChangeListener = (labId: string) => void;
-
 export class LabController {
   private state: LabControllerState;
-  private readonly listeners = new Set<LabChangeListener>();
+  private readonly changed = new Emitter<string>();
+  /** Fires with the lab's id after its progress changed (and was saved). */
+  readonly onDidChange: Event<string> = this.changed.event;
   private flushing: Promise<void> | undefined;
 
   constructor(private readonly opts: LabControllerOptions) {
@@ -90,11 +91,6 @@ export class LabController {
   /** A copy of the persisted state. */
   snapshot(): LabControllerState {
     return JSON.parse(JSON.stringify(this.state)) as LabControllerState;
-  }
-
-  onDidChange(listener: LabChangeListener): { dispose(): void } {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
   }
 
   lab(labId: string): Lab {
@@ -214,6 +210,6 @@ export class LabController {
   }
 
   private emit(labId: string): void {
-    for (const l of this.listeners) l(labId);
+    this.changed.fire(labId);
   }
 }

@@ -38,10 +38,10 @@ export type {
   LabTask,
   LabTaskState,
 } from './reader';
-export { createHttpClusterReader, readWorkspaceText, workspacePath } from './httpReader';
-export type { HttpClusterReaderOptions, ServiceEndpoint } from './httpReader';
-export { createHttpSolutionApplier, faultRequest, varFileText, waitForCheck } from './apply';
-export type { HttpSolutionApplierOptions, SolutionApplier, WaitForCheckOptions } from './apply';
+export { createClusterReader, readWorkspaceText, workspacePath } from './clusterReader';
+export type { ClusterReaderOptions } from './clusterReader';
+export { createSolutionApplier, faultRequest, varFileText, waitForCheck } from './apply';
+export type { SolutionApplierOptions, SolutionApplier, WaitForCheckOptions } from './apply';
 export {
   currentStepId,
   emptyProgressStore,
@@ -65,4 +65,6 @@ export {
 } from './progress';
 export type { LabProgress, LabStatus, ProgressReport, ProgressStore, ProgressUpdate, StepProgress, StepStatus } from './progress';
 export { LabController, parseLabControllerState } from './controller';
-export type { LabChangeListener, LabControllerOptions, LabControllerState, StepView } from './controller';
+export type { LabControllerOptions, LabControllerState, StepView } from './controller';
+export { LabSession } from './labSession';
+export type { LabSessionOptions, StepPassed } from './labSession';

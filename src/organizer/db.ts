@@ -11,6 +11,12 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * The migration rebuilds a table (SQLite cannot change a CHECK in place): foreign keys are off
+   * while it runs, so dropping the old table does not cascade, and checked before it commits
+   * (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes").
+   */
+  rebuildsTables?: boolean;
 }
 
 export const migrations: Migration[] = [
@@ -108,6 +114,43 @@ export const migrations: Migration[] = [
       ALTER TABLE invites ADD COLUMN mailed_at TEXT;
     `,
   },
+  {
+    version: 3,
+    name: 'stack states queued and cancelled (src/contract/stacks.ts)',
+    rebuildsTables: true,
+    sql: `
+      CREATE TABLE stacks_new (
+        id             TEXT PRIMARY KEY,
+        attendee_id    TEXT NOT NULL UNIQUE REFERENCES attendees(id) ON DELETE CASCADE,
+        workshop_id    TEXT NOT NULL REFERENCES workshops(id) ON DELETE CASCADE,
+        name           TEXT NOT NULL UNIQUE,
+        provider       TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('pending','queued','provisioning','ready','failed','cancelled','destroying','destroyed')),
+        status_message TEXT,
+        desired        TEXT CHECK (desired IN ('ready', 'destroyed')),
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        keys_sealed    TEXT,
+        connection     TEXT,
+        secrets_sealed TEXT,
+        handle         TEXT,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+      );
+      -- What used to be told apart by its message only: a pending stack waiting to be built
+      -- (desired = 'ready') is queued, and one whose build was cancelled is cancelled.
+      INSERT INTO stacks_new SELECT id, attendee_id, workshop_id, name, provider,
+        CASE
+          WHEN status = 'pending' AND status_message = 'Cancelled by the organizer.' THEN 'cancelled'
+          WHEN status = 'pending' AND desired = 'ready' THEN 'queued'
+          ELSE status
+        END,
+        status_message, desired, attempts, keys_sealed, connection, secrets_sealed, handle, created_at, updated_at
+      FROM stacks;
+      DROP TABLE stacks;
+      ALTER TABLE stacks_new RENAME TO stacks;
+      CREATE INDEX stacks_workshop ON stacks (workshop_id);
+    `,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {
@@ -149,14 +192,24 @@ export function migrate(db: Db, list: Migration[] = migrations): number[] {
   const applied: number[] = [];
   for (const m of [...list].sort((a, b) => a.version - b.version)) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        m.version,
-        m.name,
-        new Date().toISOString(),
-      );
-    })();
+    const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+    if (m.rebuildsTables) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (m.rebuildsTables) {
+          const broken = db.pragma('foreign_key_check') as unknown[];
+          if (broken.length) throw new Error(`migration ${m.version} (${m.name}) breaks ${broken.length} foreign key(s)`);
+        }
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        );
+      })();
+    } finally {
+      if (m.rebuildsTables) db.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`);
+    }
     applied.push(m.version);
   }
   return applied;

@@ -15,7 +15,7 @@ import { StackService, type KeyGenerator, type ProviderFactory, type ReconcileRe
 import { Store } from './store';
 
 export { SecretKeyError, KEYGEN_HINT, writeNewSecretKeyFile, resolveSecretKey, parseSecretKey } from './secrets';
-export { CANCELLED, LOST_AFTER_RESTART, StackService } from './stacks';
+export { LOST_AFTER_RESTART, StackService } from './stacks';
 export type { KeyGenerator, ProviderFactory, ReconcileReport, RetryPolicy, StackChange } from './stacks';
 export { migrations, openDatabase } from './db';
 export { Store } from './store';

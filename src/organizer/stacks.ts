@@ -1,7 +1,6 @@
 /**
- * The stack service: one state machine per stack, stored in the `stacks` table
- * (pending → provisioning → ready | failed; destroying → destroyed), driven by a queue with
- * bounded concurrency. What the organizer asked for is written to the row (`desired`)
+ * The stack service: one state machine per stack (the transitions of src/contract/stacks.ts),
+ * stored in the `stacks` table, driven by a queue with bounded concurrency. What the organizer asked for is written to the row (`desired`)
  * before any work starts, so a restart resumes queued work, and `reconcile()` tidies up
  * what an interrupted run left behind.
  */
@@ -46,8 +45,6 @@ export interface ReconcileReport {
 export interface StackChange extends StackSummary {
   workshopId: string;
 }
-
-export const CANCELLED = 'Cancelled by the organizer.';
 
 export const LOST_AFTER_RESTART =
   'Lost after organizer restart: the provider no longer finds this stack; provision it again to rebuild it.';
@@ -138,9 +135,7 @@ export class StackService extends EventEmitter {
       const job = this.active.get(s.id);
       if (job?.op === 'ready' && s.desired === 'ready') continue;
       this.store.setDesired(s.id, 'ready');
-      if (!job && s.status !== 'provisioning') {
-        this.change(this.store.updateStack(s.id, 'pending', 'Queued for provisioning.'));
-      }
+      if (!job && s.status !== 'provisioning' && s.status !== 'queued') this.change(this.store.moveStack(s.id, 'provision'));
       this.enqueue(s.id);
     }
     return this.summaries(workshop);
@@ -155,24 +150,24 @@ export class StackService extends EventEmitter {
     for (const s of stacks) {
       if (s.status === 'destroyed') continue;
       const job = this.active.get(s.id);
-      if (!job && s.status === 'pending' && s.attempts === 0 && !s.handle) {
+      if (!job && (s.status === 'pending' || s.status === 'queued' || s.status === 'cancelled') && s.attempts === 0 && !s.handle) {
         this.store.setDesired(s.id, null);
         this.dequeue(s.id);
-        this.change(this.store.updateStack(s.id, 'pending', 'Not provisioned.'));
+        if (s.status !== 'pending') this.change(this.store.moveStack(s.id, 'unqueue'));
         continue;
       }
       this.store.setDesired(s.id, 'destroyed');
       if (job?.op === 'ready') job.controller.abort(new Error('destroy requested'));
-      else if (!job) this.change(this.store.updateStack(s.id, 'destroying', 'Queued for teardown.'));
+      else if (!job && s.status !== 'destroying') this.change(this.store.moveStack(s.id, 'destroy'));
       this.enqueue(s.id);
     }
     return this.summaries(workshop);
   }
 
   /**
-   * Stops builds. Queued ones are unqueued and go back to pending; running ones are aborted,
+   * Stops builds. Queued ones are unqueued and marked cancelled; running ones are aborted,
    * and what they started is destroyed before their slot is freed (the stack shows
-   * "Cancelling…" until then, then pending). Teardowns and finished stacks are left alone.
+   * "Cancelling…" until then, then cancelled). Teardowns and finished stacks are left alone.
    * Without ids: every build of the workshop. Returns the workshop's stacks right away.
    */
   cancel(workshop: WorkshopRow, attendeeIds?: string[]): StackSummary[] {
@@ -184,10 +179,11 @@ export class StackService extends EventEmitter {
       if (job?.op === 'ready') {
         job.cancelled = true;
         job.controller.abort(new Error('cancelled by the organizer'));
-        this.change(this.store.updateStack(s.id, 'provisioning', 'Cancelling: stopping the build and cleaning up what it started.'));
+        this.change(this.store.moveStack(s.id, 'progress', 'Cancelling: stopping the build and cleaning up what it started.'));
       } else {
         this.dequeue(s.id);
-        this.change(this.store.updateStack(s.id, 'pending', CANCELLED));
+        // A teardown under way (asked to build afterwards) just goes on.
+        if (s.status === 'queued') this.change(this.store.moveStack(s.id, 'cancel'));
       }
     }
     if (this.isIdle()) this.emit('idle');
@@ -228,7 +224,7 @@ export class StackService extends EventEmitter {
       }
       this.needsCleanup.add(s.id);
       this.store.setDesired(s.id, 'ready');
-      this.change(this.store.updateStack(s.id, 'pending', 'Interrupted by an organizer restart; provisioning again.'));
+      this.change(this.store.moveStack(s.id, 'interrupted'));
       report.resumed.push(s.id);
     }
     for (const s of this.store.stacksWithStatus(['destroying'])) {
@@ -254,7 +250,7 @@ export class StackService extends EventEmitter {
         why = `Could not check this stack after organizer restart: ${messageOf(err)}`;
       }
       if (verdict === 'lost' && !this.closing) {
-        this.change(this.store.updateStack(s.id, 'failed', why));
+        this.change(this.store.moveStack(s.id, 'lost', why));
         report.lost.push(s.id);
       }
     };
@@ -377,7 +373,9 @@ export class StackService extends EventEmitter {
           if (after?.desired && after.desired !== after.status) {
             if (after.desired === 'destroyed' && after.status === 'provisioning') {
               // The aborted build no longer holds a slot; it must not count as one being built.
-              this.change(this.store.updateStack(id, 'destroying', 'Build stopped; queued for teardown.'));
+              this.change(this.store.moveStack(id, 'destroy', 'Build stopped; queued for teardown.'));
+            } else if (after.desired === 'ready' && after.status !== 'queued') {
+              this.change(this.store.moveStack(id, 'provision'));
             }
             this.queue.push(id);
           }
@@ -395,42 +393,44 @@ export class StackService extends EventEmitter {
     try {
       provider = await this.providerFor(row.provider);
     } catch (err) {
-      this.finish(id, 'ready', this.store.updateStack(id, 'failed', messageOf(err)));
+      this.finish(id, 'ready', this.store.moveStack(id, 'buildFailed', messageOf(err)));
       return;
     }
+    // The first status change of the build is its start (queued → provisioning), every later one progress.
+    let started = false;
+    const enter = (message: string, extra?: Parameters<Store['moveStack']>[3]): StackRow => {
+      const moved = this.store.moveStack(id, started ? 'progress' : 'start', message, extra);
+      started = true;
+      return moved;
+    };
     // Progress reports are only recorded while a provider call is under way.
     let listening = true;
     const progress = (message: string) => {
-      if (listening && !signal.aborted && !this.closing) this.change(this.store.updateStack(id, 'provisioning', message));
+      if (listening && !signal.aborted && !this.closing) this.change(this.store.moveStack(id, 'progress', message));
     };
     if (this.needsCleanup.has(id) || row.handle) {
       // Remains of an earlier build (interrupted, lost or failed) would clash with a new one.
-      this.change(this.store.updateStack(id, 'provisioning', 'Cleaning up the previous attempt.'));
+      this.change(enter('Cleaning up the previous attempt.'));
       try {
         await provider.destroy(spec, row.handle ? (JSON.parse(row.handle) as Record<string, unknown>) : null, progress);
       } catch (err) {
         this.log(`stack ${id}: cleanup before provisioning failed: ${messageOf(err)}`);
       }
       this.needsCleanup.delete(id);
-      row = this.store.updateStack(id, 'provisioning', 'Cleaned up the previous attempt.', { handle: null });
+      row = enter('Cleaned up the previous attempt.', { handle: null });
     }
     if (signal.aborted) return;
     const { attempts, backoffMs } = this.retry;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (signal.aborted) return;
-      row = this.store.updateStack(
-        id,
-        'provisioning',
-        attempt === 1 ? 'Provisioning started.' : `Provisioning again (attempt ${attempt} of ${attempts}).`,
-        { attempts: row.attempts + 1 },
-      );
+      row = enter(attempt === 1 ? 'Provisioning started.' : `Provisioning again (attempt ${attempt} of ${attempts}).`, { attempts: row.attempts + 1 });
       this.change(row);
       try {
         let keys = this.store.openKeys(row);
         if (!keys) {
           // Generated once per stack and reused on retries, so the pinned host key stays the same.
           keys = await this.newKeys();
-          row = this.store.updateStack(id, 'provisioning', 'Generated the bastion host key and the attendee key.', {
+          row = this.store.moveStack(id, 'progress', 'Generated the bastion host key and the attendee key.', {
             keys_sealed: this.store.sealKeys(id, keys),
           });
           this.change(row);
@@ -440,7 +440,7 @@ export class StackService extends EventEmitter {
           listening = false;
         });
         if (this.closing) return;
-        const ready = this.store.updateStack(id, 'ready', 'Ready.', this.store.sealProvisioned(id, built));
+        const ready = this.store.moveStack(id, 'built', null, this.store.sealProvisioned(id, built));
         if (signal.aborted) {
           // Destroy was asked for while the build finished: the teardown job that follows needs the handle.
           this.change(ready);
@@ -453,14 +453,12 @@ export class StackService extends EventEmitter {
         const message = messageOf(err);
         if (attempt < attempts && isRetryable(err)) {
           const delay = backoffMs * 2 ** (attempt - 1);
-          this.change(
-            this.store.updateStack(id, 'provisioning', `Attempt ${attempt} failed: ${message}. Retrying in ${formatMs(delay)}.`),
-          );
+          this.change(this.store.moveStack(id, 'progress', `Attempt ${attempt} failed: ${message}. Retrying in ${formatMs(delay)}.`));
           await sleep(delay, signal);
           continue;
         }
         const suffix = attempt > 1 ? ` (after ${attempt} attempts)` : '';
-        this.finish(id, 'ready', this.store.updateStack(id, 'failed', message + suffix));
+        this.finish(id, 'ready', this.store.moveStack(id, 'buildFailed', message + suffix));
         return;
       }
     }
@@ -468,18 +466,18 @@ export class StackService extends EventEmitter {
 
   private async teardown(row: StackRow): Promise<void> {
     const id = row.id;
-    this.change(this.store.updateStack(id, 'destroying', 'Destroying.'));
+    this.change(this.store.moveStack(id, 'destroy', 'Destroying.'));
     try {
       const provider = await this.providerFor(row.provider);
       await provider.destroy(this.specFor(row), row.handle ? (JSON.parse(row.handle) as Record<string, unknown>) : null, (m) => {
-        if (!this.closing) this.change(this.store.updateStack(id, 'destroying', m));
+        if (!this.closing) this.change(this.store.moveStack(id, 'teardownProgress', m));
       });
       if (this.closing) return;
       this.needsCleanup.delete(id);
       this.finish(
         id,
         'destroyed',
-        this.store.updateStack(id, 'destroyed', 'Destroyed.', {
+        this.store.moveStack(id, 'destroyed', null, {
           handle: null,
           connection: null,
           secrets_sealed: null,
@@ -488,12 +486,12 @@ export class StackService extends EventEmitter {
       );
     } catch (err) {
       if (this.closing) return;
-      this.finish(id, 'destroyed', this.store.updateStack(id, 'failed', `Destroy failed: ${messageOf(err)}`));
+      this.finish(id, 'destroyed', this.store.moveStack(id, 'destroyFailed', `Destroy failed: ${messageOf(err)}`));
     }
   }
 
   /**
-   * Destroys what a cancelled build started and puts the stack back to pending. When that
+   * Destroys what a cancelled build started and marks the stack cancelled. When that
    * fails the stack is marked failed, and the next build cleans up first.
    */
   private async cleanUpCancelled(id: string): Promise<void> {
@@ -507,20 +505,16 @@ export class StackService extends EventEmitter {
     try {
       const provider = await this.providerFor(row.provider);
       await provider.destroy(this.specFor(row), row.handle ? (JSON.parse(row.handle) as Record<string, unknown>) : null, (m) => {
-        if (!this.closing) this.change(this.store.updateStack(id, 'provisioning', `Cancelling: ${m}`));
+        if (!this.closing) this.change(this.store.moveStack(id, 'progress', `Cancelling: ${m}`));
       });
       if (this.closing) return;
       this.needsCleanup.delete(id);
-      this.change(this.store.updateStack(id, 'pending', CANCELLED, { handle: null, connection: null, secrets_sealed: null }));
+      this.change(this.store.moveStack(id, 'cancel', null, { handle: null, connection: null, secrets_sealed: null }));
     } catch (err) {
       if (this.closing) return;
       this.needsCleanup.add(id);
       this.change(
-        this.store.updateStack(
-          id,
-          'failed',
-          `Cancelled, but cleaning up the build failed: ${messageOf(err)}. Provisioning again cleans up first; destroying removes it.`,
-        ),
+        this.store.moveStack(id, 'buildFailed', `Cancelled, but cleaning up the build failed: ${messageOf(err)}. Provisioning again cleans up first; destroying removes it.`),
       );
     }
   }

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import {
+  assertTransition,
   AttendeeInput,
+  STACK_TRANSITIONS,
   type AttendeeSummary,
   type CreateWorkshopRequest,
   type Environment,
@@ -15,6 +17,7 @@ import {
   type ProgressResponse,
   type StackStatus,
   type StackSummary,
+  type StackTransition,
   type Workshop,
 } from '../contract';
 import type { Statement } from 'better-sqlite3';
@@ -612,8 +615,24 @@ export class Store {
     return this.stmt('SELECT * FROM stacks WHERE desired IS NOT NULL ORDER BY updated_at').all() as StackRow[];
   }
 
+  /**
+   * Moves a stack along one transition of the state machine (src/contract/stacks.ts), with the
+   * transition's words unless the mover has its own; refuses a move the table does not have.
+   */
+  moveStack(
+    id: string,
+    transition: StackTransition,
+    message?: string | null,
+    extra: Partial<Pick<StackRow, 'desired' | 'attempts' | 'connection' | 'secrets_sealed' | 'handle' | 'keys_sealed'>> = {},
+  ): StackRow {
+    const row = this.getStack(id);
+    if (!row) throw notFound(`No stack "${id}".`);
+    const to = assertTransition(row.status, transition);
+    return this.updateStack(id, to, message ?? STACK_TRANSITIONS[transition].message, extra);
+  }
+
   /** Sets status and message (and optionally other columns), appending a stack event. */
-  updateStack(
+  private updateStack(
     id: string,
     status: StackStatus,
     message: string | null,

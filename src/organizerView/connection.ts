@@ -5,10 +5,9 @@
  * secret storage only, under one key.
  */
 import { z } from 'zod';
-import { checkApiUrl } from '../attendee/apiUrlPolicy';
 import type { SecretStore } from '../attendee/secretStore';
 import type { Workshop } from '../contract';
-import { OrganizerApiError, OrganizerClient } from '../organizer/client';
+import { checkApiUrl, OrganizerApi, OrganizerApiError } from '../organizerClient';
 
 export const ORGANIZER_SECRET_KEY = 'organizer';
 
@@ -55,16 +54,16 @@ export function checkOrganizerToken(raw: string): string | undefined {
 export async function listWorkshops(apiUrlInput: string, token: string): Promise<{ apiUrl: string; workshops: Workshop[] }> {
   const apiUrl = checkApiUrl(apiUrlInput);
   try {
-    const { workshops } = await new OrganizerClient(apiUrl, token).listWorkshops();
+    const { workshops } = await new OrganizerApi({ apiUrl, token }).listWorkshops();
     return { apiUrl, workshops };
   } catch (err) {
     if (!(err instanceof OrganizerApiError)) throw err;
-    if (err.status === 401) throw new OrganizerApiError(401, 'unauthorized', `The organizer API at ${apiUrl} does not accept this organizer token.`);
+    if (err.status === 401) throw new OrganizerApiError(`The organizer API at ${apiUrl} does not accept this organizer token.`, 401, 'unauthorized');
     if (err.status === 403) {
-      throw new OrganizerApiError(403, 'forbidden', `That is not the organizer token (the API at ${apiUrl} takes it for an attendee session). Use the token the organizer service was started with.`);
+      throw new OrganizerApiError(`That is not the organizer token (the API at ${apiUrl} takes it for an attendee session). Use the token the organizer service was started with.`, 403, 'forbidden');
     }
     if (err.code === 'bad_response') {
-      throw new OrganizerApiError(err.status, 'bad_response', `${apiUrl} answered, but not like an Open Kitchen organizer API.`);
+      throw new OrganizerApiError(`${apiUrl} answered, but not like an Open Kitchen organizer API.`, err.status, 'bad_response');
     }
     throw err;
   }

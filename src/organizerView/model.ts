@@ -5,7 +5,9 @@
  * its snapshot brings the picture up to date again.
  */
 import type { AttendeeSummary, ListAttendeesResponse, StackSummary, WorkshopEvent } from '../contract';
-import { Emitter, type Event } from '../attendee/events';
+import { Backoff } from '../common/backoff';
+import { Emitter, type Event } from '../common/events';
+import type { StackFeed } from '../organizerClient/runs';
 
 export type OrganizerSnapshot =
   | { state: 'loading' }
@@ -27,7 +29,7 @@ export interface OrganizerModelOptions {
   api: OrganizerEventsApi;
   workshop: string;
   log?: (level: 'info' | 'warn', message: string) => void;
-  /** First delay before reopening a broken stream; doubles up to `maxReconnectDelayMs`. */
+  /** First delay before reopening a broken stream; grows (with jitter) up to `maxReconnectDelayMs`. */
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
 }
@@ -46,9 +48,16 @@ export class OrganizerModel {
   private readonly changed = new Emitter<OrganizerSnapshot>();
   /** Fires with the new snapshot on every change. */
   readonly onDidChange: Event<OrganizerSnapshot> = this.changed.event;
+  private readonly stackChanged = new Emitter<{ stack: StackSummary; live: boolean }>();
+  /** Every stack state the model takes in (an API answer, a stream event; `live` false for a stream's opening snapshot): what a run follows. */
+  readonly onStack: StackFeed = this.stackChanged.event;
   private disposed = false;
+  private readonly backoff: Backoff;
 
-  constructor(private readonly opts: OrganizerModelOptions) {}
+  constructor(private readonly opts: OrganizerModelOptions) {
+    const initialMs = opts.reconnectDelayMs ?? 1000;
+    this.backoff = new Backoff({ initialMs, maxMs: Math.max(initialMs, opts.maxReconnectDelayMs ?? 30_000), jitter: 0.2 });
+  }
 
   get workshop(): string {
     return this.opts.workshop;
@@ -63,7 +72,7 @@ export class OrganizerModel {
   /** Loads the attendees and opens the event stream; resolves once the list is loaded (or failed). */
   async start(): Promise<void> {
     const loaded = this.reload();
-    this.openStream(this.opts.reconnectDelayMs ?? 1000);
+    this.openStream();
     await loaded;
   }
 
@@ -133,10 +142,11 @@ export class OrganizerModel {
     if (unknown && this.state === 'loaded') void this.reload();
   }
 
-  private putStack(s: StackSummary, force = false): void {
+  private putStack(s: StackSummary, snapshot = false): void {
+    this.stackChanged.fire({ stack: s, live: !snapshot });
     const known = this.stacks.get(s.attendeeId);
     // Ordered by the stack's own clock, so a late API answer cannot undo a newer event.
-    if (!force && known && known.id === s.id && Date.parse(known.updatedAt) > Date.parse(s.updatedAt)) return;
+    if (!snapshot && known && known.id === s.id && Date.parse(known.updatedAt) > Date.parse(s.updatedAt)) return;
     this.stacks.set(s.attendeeId, s);
   }
 
@@ -147,13 +157,13 @@ export class OrganizerModel {
     });
   }
 
-  private openStream(delayMs: number): void {
+  private openStream(): void {
     if (this.disposed) return;
     let opened = false;
     const onEvent = (e: WorkshopEvent) => {
       if (!opened) {
         opened = true;
-        delayMs = this.opts.reconnectDelayMs ?? 1000;
+        this.backoff.reset();
         if (this.streamError) {
           this.opts.log?.('info', `Live updates for ${this.opts.workshop} resumed.`);
           this.streamError = undefined;
@@ -162,18 +172,18 @@ export class OrganizerModel {
       this.apply(e);
     };
     this.opts.api.watchWorkshop(this.opts.workshop, onEvent, this.abort.signal).then(
-      () => this.streamBroke('the organizer closed the event stream', delayMs),
-      (err: Error) => this.streamBroke(err.message, delayMs),
+      () => this.streamBroke('the organizer closed the event stream'),
+      (err: Error) => this.streamBroke(err.message),
     );
   }
 
-  private streamBroke(reason: string, delayMs: number): void {
+  private streamBroke(reason: string): void {
     if (this.disposed) return;
+    const delayMs = this.backoff.next();
     this.opts.log?.('warn', `Live updates for ${this.opts.workshop} stopped (${reason}); reconnecting in ${Math.round(delayMs / 1000)} s.`);
     this.streamError = reason;
     this.fire();
-    const next = Math.min(delayMs * 2, this.opts.maxReconnectDelayMs ?? 30_000);
-    this.reconnectTimer = setTimeout(() => this.openStream(next), delayMs);
+    this.reconnectTimer = setTimeout(() => this.openStream(), delayMs);
   }
 
   private fire(): void {
@@ -185,5 +195,6 @@ export class OrganizerModel {
     clearTimeout(this.reconnectTimer);
     this.abort.abort();
     this.changed.dispose();
+    this.stackChanged.dispose();
   }
 }

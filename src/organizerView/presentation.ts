@@ -5,8 +5,8 @@
  * shows what this module returns, so all of it is tested without an editor.
  */
 import type { EnvNode, NodeIcon } from '../attendee/environmentPresentation';
-import type { AttendeeSummary, ImportAttendeesResponse, PreflightResponse, SendInvitesResponse, StackStatus, Workshop } from '../contract';
-import type { RosterProblem, RosterRow } from '../organizer/client';
+import { STACK_STATES, type AttendeeSummary, type PreflightResponse, type SendInvitesResponse, type StackStatus, type Workshop } from '../contract';
+import type { ImportReport, StackRun } from '../organizerClient';
 import type { OrganizerSnapshot } from './model';
 
 interface StatusLook {
@@ -15,14 +15,21 @@ interface StatusLook {
 }
 
 /** Stack status as icon + word: colour alone is not enough (colour-blind organizers, high contrast themes). */
+const STACK_ICON: Record<StackStatus | 'none', NodeIcon> = {
+  none: { id: 'circle-outline' },
+  pending: { id: 'circle-large-outline' },
+  queued: { id: 'clock', color: 'charts.yellow' },
+  provisioning: { id: 'sync~spin', color: 'charts.blue' },
+  ready: { id: 'pass-filled', color: 'testing.iconPassed' },
+  failed: { id: 'error', color: 'testing.iconFailed' },
+  cancelled: { id: 'circle-slash', color: 'charts.orange' },
+  destroying: { id: 'trash', color: 'charts.orange' },
+  destroyed: { id: 'circle-slash' },
+};
+
 export const STACK_LOOK: Record<StackStatus | 'none', StatusLook> = {
-  none: { text: 'No stack', icon: { id: 'circle-outline' } },
-  pending: { text: 'Pending', icon: { id: 'clock', color: 'charts.yellow' } },
-  provisioning: { text: 'Provisioning', icon: { id: 'sync~spin', color: 'charts.blue' } },
-  ready: { text: 'Ready', icon: { id: 'pass-filled', color: 'testing.iconPassed' } },
-  failed: { text: 'Failed', icon: { id: 'error', color: 'testing.iconFailed' } },
-  destroying: { text: 'Destroying', icon: { id: 'trash', color: 'charts.orange' } },
-  destroyed: { text: 'Destroyed', icon: { id: 'circle-slash' } },
+  none: { text: 'No stack', icon: STACK_ICON.none },
+  ...(Object.fromEntries(Object.entries(STACK_STATES).map(([status, info]) => [status, { text: info.label, icon: STACK_ICON[status as StackStatus] }])) as Record<StackStatus, StatusLook>),
 };
 
 const INVITE_TEXT: Record<AttendeeSummary['invite']['status'], string> = {
@@ -32,65 +39,43 @@ const INVITE_TEXT: Record<AttendeeSummary['invite']['status'], string> = {
   expired: 'invite expired',
 };
 
-export interface StackCounts {
-  /** Attendees with a stack that is not destroyed. */
-  total: number;
-  ready: number;
-  failed: number;
-  /** Queued or being built. */
-  provisioning: number;
-  /** Of those, being built right now (status `provisioning`). */
-  building: number;
-  destroying: number;
-  destroyed: number;
-}
+/** Attendees by the state of their stack (`none`: no stack row). */
+export type StackCounts = Record<StackStatus | 'none', number>;
 
 export function countStacks(attendees: readonly AttendeeSummary[]): StackCounts {
-  const c: StackCounts = { total: 0, ready: 0, failed: 0, provisioning: 0, building: 0, destroying: 0, destroyed: 0 };
-  for (const a of attendees) {
-    const s = a.stack?.status;
-    if (!s) continue;
-    if (s === 'destroyed') {
-      c.destroyed++;
-      continue;
-    }
-    c.total++;
-    if (s === 'ready') c.ready++;
-    else if (s === 'failed') c.failed++;
-    else if (s === 'pending') c.provisioning++;
-    else if (s === 'provisioning') {
-      c.provisioning++;
-      c.building++;
-    }
-    else c.destroying++;
-  }
+  const c = { none: 0, ...Object.fromEntries(Object.keys(STACK_STATES).map((k) => [k, 0])) } as StackCounts;
+  for (const a of attendees) c[a.stack?.status ?? 'none']++;
   return c;
 }
 
-/** The progress notification's line while "Provision All Stacks" runs. */
-export function formatProvisionProgress(c: StackCounts): string {
-  return `${c.ready} ready · ${c.failed} failed · ${c.provisioning} provisioning of ${c.total}`;
+/** Stacks that exist (not destroyed, not missing). */
+export function liveStacks(c: StackCounts): number {
+  return (Object.keys(STACK_STATES) as StackStatus[]).filter((s) => s !== 'destroyed').reduce((n, s) => n + c[s], 0);
 }
 
-/** True once a teardown has run its course: nothing being torn down or still being built (a build asked to stop first). */
-export function teardownSettled(c: StackCounts): boolean {
-  return c.destroying === 0 && c.building === 0;
+/** The progress notification's line while a run goes on: `2 ready · 0 failed · 1 provisioning · 1 queued of 4`. */
+export function formatRunProgress(run: StackRun): string {
+  const parts = run.counts().map(([status, n]) => `${n} ${status}`);
+  return `${parts.join(' · ')} of ${run.total}`;
 }
 
-/** True once no stack is queued or being built. */
-export function provisioningSettled(c: StackCounts): boolean {
-  return c.provisioning === 0;
-}
-
-/** What "Provision All Stacks" says when it ends. */
-export function formatProvisionOutcome(c: StackCounts, cancelled: boolean): { level: 'info' | 'warning'; message: string } {
-  if (cancelled) {
-    return { level: 'warning', message: `Provisioning cancelled: ${c.ready} of ${c.total} stacks ready; the builds that had not finished were stopped.` };
+/**
+ * What "Provision All Stacks" says when it ends (`stopped`: cancelled from the notification).
+ * With the room's counts it speaks of the whole workshop (`All 4 stacks are ready.`), as the
+ * organizer thinks of it; the run alone is what this request built.
+ */
+export function formatProvisionOutcome(run: StackRun, stopped: boolean, room?: StackCounts): { level: 'info' | 'warning'; message: string } {
+  const total = room ? liveStacks(room) : run.total;
+  const ready = room ? room.ready : run.withStatus('ready').length;
+  const failed = room ? room.failed : run.failed().length;
+  if (stopped || run.withStatus('cancelled').length) {
+    return { level: 'warning', message: `Provisioning cancelled: ${ready} of ${total} stacks ready; the builds that had not finished were stopped.` };
   }
-  if (c.failed) {
-    return { level: 'warning', message: `${c.ready} of ${c.total} stacks ready, ${c.failed} failed. Retry a failed one from its row in the Organizer view, or run Provision All Stacks again.` };
+  if (failed) {
+    return { level: 'warning', message: `${ready} of ${total} stacks ready, ${failed} failed. Retry a failed one from its row in the Organizer view, or run Provision All Stacks again.` };
   }
-  return { level: 'info', message: `All ${c.total} stacks are ready.` };
+  if (!total) return { level: 'info', message: 'Nothing to provision: every stack is ready already.' };
+  return { level: 'info', message: total === 1 ? 'The stack is ready.' : `All ${total} stacks are ready.` };
 }
 
 /** The Destroy All confirmation: the typed text must be the workshop's name. */
@@ -213,15 +198,10 @@ export function buildOrganizerNodes(input: OrganizerViewInput): EnvNode[] {
   }
   const c = countStacks(snapshot.attendees);
   const parts: string[] = [];
-  if (c.ready) parts.push(`${c.ready} ready`);
-  // Waiting stacks are not being built: the summary keeps the two apart, as the rows do.
-  if (c.building) parts.push(`${c.building} provisioning`);
-  if (c.provisioning - c.building) parts.push(`${c.provisioning - c.building} pending`);
-  if (c.failed) parts.push(`${c.failed} failed`);
-  if (c.destroying) parts.push(`${c.destroying} destroying`);
-  if (c.destroyed) parts.push(`${c.destroyed} destroyed`);
-  const noStack = snapshot.attendees.length - c.total - c.destroyed;
-  if (noStack) parts.push(`${noStack} without a stack`);
+  for (const status of ['ready', 'provisioning', 'queued', 'pending', 'failed', 'cancelled', 'destroying', 'destroyed'] as const) {
+    if (c[status]) parts.push(`${c[status]} ${STACK_STATES[status].label.toLowerCase()}`);
+  }
+  if (c.none) parts.push(`${c.none} without a stack`);
   if (!parts.length) parts.push('no stacks');
   nodes.push({
     id: 'summary',
@@ -238,32 +218,16 @@ export function buildOrganizerNodes(input: OrganizerViewInput): EnvNode[] {
 
 // ---- reports ----
 
-export interface ImportReport {
-  imported: number;
-  /** Every row not imported, by line in the file, in file order. */
-  bad: RosterProblem[];
-  message: string;
-  detail: string;
-}
-
-/**
- * Joins the local CSV check and the server's answer into one report by line number: the server
- * numbers rejected rows by their index in the request, which maps back to `rows[index].line`.
- */
-export function buildImportReport(fileName: string, parsed: { rows: RosterRow[]; problems: RosterProblem[] }, response: ImportAttendeesResponse | null): ImportReport {
-  const bad: RosterProblem[] = [...parsed.problems];
-  for (const r of response?.rejected ?? []) {
-    const row = parsed.rows[r.index];
-    bad.push({ line: row?.line ?? 0, email: r.email, reason: r.reason });
-  }
-  bad.sort((a, b) => a.line - b.line);
-  const imported = response?.imported.length ?? 0;
+/** The Import Roster message: one line, and every row not imported by its line in the file. */
+export function formatImportMessage(fileName: string, report: ImportReport): { message: string; detail: string } {
+  const imported = report.imported.length;
+  const bad = report.rejected;
   const rowsWord = (n: number) => `${n} ${n === 1 ? 'row' : 'rows'}`;
   const message = bad.length
     ? `Imported ${imported} ${imported === 1 ? 'attendee' : 'attendees'} from ${fileName}; ${rowsWord(bad.length)} not imported.`
     : `Imported ${imported} ${imported === 1 ? 'attendee' : 'attendees'} from ${fileName}.`;
-  const detail = bad.length ? bad.map((b) => `Line ${b.line}${b.email ? ` (${b.email})` : ''}: ${b.reason}`).join('\n') : '';
-  return { imported, bad, message, detail };
+  const detail = bad.map((b) => `Line ${b.line}${b.email ? ` (${b.email})` : ''}: ${b.reason}`).join('\n');
+  return { message, detail };
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

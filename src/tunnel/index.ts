@@ -6,7 +6,7 @@ export { TunnelManager } from './tunnelManager';
 export type { TunnelEndpoint, TunnelOptions, TunnelState, TunnelStateChange, TunnelTargetName } from './tunnelManager';
 export { TunnelAgent } from './agent';
 export { HostKeyMismatchError, TunnelError, classifySshError, type TunnelErrorKind } from './errors';
-export { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff';
+export { backoffDelay, defaultBackoff, type BackoffOptions } from '../common/backoff';
 export { normalizeFingerprint, sha256Fingerprint } from './fingerprint';
 
 /** An HTTP agent riding the tunnel to one target; pass it to the cluster clients. */

@@ -10,10 +10,10 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Client, utils as sshUtils, type ClientChannel } from 'ssh2';
-import { Emitter, type Event } from '../attendee/events';
-import { silentLogger, type Logger } from '../attendee/logger';
+import { Emitter, type Event } from '../common/events';
+import { silentLogger, type Logger } from '../common/logger';
 import { TunnelAgent } from './agent';
-import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff';
+import { backoffDelay, defaultBackoff, type BackoffOptions } from '../common/backoff';
 import { HostKeyMismatchError, TunnelError, classifySshError } from './errors';
 import { normalizeFingerprint, publicKeyBlob, sha256Fingerprint } from './fingerprint';
 

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { Emitter, NamespacedSecretStore, type SecretStore } from '../attendee';
+import { NamespacedSecretStore, type SecretStore } from '../attendee';
+import { Emitter } from '../common/events';
 
 /**
  * The only way to secrets: VS Code's SecretStorage (the OS keychain on desktop), with every key

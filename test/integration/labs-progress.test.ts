@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { OrganizerApiClient } from '../../src/attendee/apiClient';
 import { LabController, loadLabs, parseLabControllerState, type LabControllerState } from '../../src/labs';
 import { startOrganizer } from '../../src/organizer';
-import { OrganizerClient } from '../../src/organizer/client';
+import { OrganizerApi } from '../../src/organizerClient';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -22,13 +21,13 @@ test('progress survives a restart of the extension and reaches the organizer, al
   const organizerToken = 'oko_' + crypto.randomBytes(24).toString('base64url');
   const organizer = await startOrganizer({ dataDir, secretKey: crypto.randomBytes(32), organizerToken });
   t.after(() => organizer.close());
-  const admin = new OrganizerClient(organizer.url, organizerToken);
+  const admin = new OrganizerApi({ apiUrl: organizer.url, token: organizerToken });
   await admin.createWorkshop({ name: 'progress', title: 'Progress workshop' });
   await admin.importAttendees('progress', [{ email: 'ada@example.com', name: 'Ada' }]);
   const [invite] = (await admin.createInvites('progress', {})).invites;
   const inviteToken = new URL(invite!.link).searchParams.get('invite')!;
-  const session = await new OrganizerApiClient({ apiUrl: organizer.url }).redeem(inviteToken);
-  const api = new OrganizerApiClient({ apiUrl: organizer.url, token: session.token });
+  const session = await new OrganizerApi({ apiUrl: organizer.url }).redeem(inviteToken);
+  const api = new OrganizerApi({ apiUrl: organizer.url, token: session.token });
 
   const { labs } = await loadLabs({ dir: path.join(root, 'labs'), workspaceRoot: root });
   const lab = [...labs].sort((a, b) => a.order - b.order)[0]!;

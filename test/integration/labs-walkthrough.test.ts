@@ -5,31 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import * as path from 'node:path';
-import * as os from 'node:os';
-import { startLabCluster, type LabCluster } from '../../src/labcluster';
-import { startBastion } from '../../src/organizer/providers/bastion';
-import { generateKeyPair } from '../../src/organizer/providers/keys';
-import { TunnelManager } from '../../src/tunnel';
-import {
-  createHttpClusterReader,
-  createHttpSolutionApplier,
-  evaluateCheck,
-  formatProblem,
-  loadLabs,
-  waitForCheck,
-  type ClusterReader,
-  type Lab,
-  type SolutionApplier,
-} from '../../src/labs';
+import { ClusterSession } from '../../src/clusterSession';
+import { silentLogger } from '../../src/common/logger';
+import { evaluateCheck, formatProblem, loadLabs, waitForCheck, type ClusterReader, type Lab, type SolutionApplier } from '../../src/labs';
+import { startLabStack, type LabStack } from '../fixtures/labStack';
 
 const root = path.resolve(__dirname, '..', '..');
 const CHECK_TIMEOUT_MS = 60_000;
 
 interface Stack {
-  cluster: LabCluster;
+  lab: LabStack;
   workspace: string;
   reader: ClusterReader;
   applier: SolutionApplier;
@@ -37,48 +24,24 @@ interface Stack {
 }
 
 /**
- * A fresh lab cluster reached as the extension reaches a stack: through an ssh2 bastion and the
- * TunnelManager's HTTP agents (the host part of the URLs only names the Host header).
+ * A fresh lab cluster reached as the extension reaches a stack: a ClusterSession through an ssh2
+ * bastion, its checks and solutions through the session's own clients.
  */
 async function freshStack(name = 'labs-walkthrough'): Promise<Stack> {
-  const cluster = await startLabCluster({ host: '127.0.0.1', nomadPort: 0, consulPort: 0, name });
-  const workspace = mkdtempSync(path.join(tmpdir(), `${name}-`));
+  const lab = await startLabStack({ name });
   // The attendee's workspace: solutions edit job files, so each stack gets its own copy.
+  const workspace = path.join(lab.dir, 'workspace');
   cpSync(path.join(root, 'jobs'), path.join(workspace, 'jobs'), { recursive: true });
-  const hostKey = generateKeyPair('host');
-  const attendee = generateKeyPair('attendee');
-  const user = os.userInfo().username;
-  const bastion = await startBastion({
-    kind: 'ssh2',
-    host: '127.0.0.1',
-    port: 0,
-    hostPrivateKey: hostKey.privateKey,
-    authorizedPublicKey: attendee.publicKey,
-    user,
-    permit: [
-      { host: '127.0.0.1', port: cluster.nomadPort },
-      { host: '127.0.0.1', port: cluster.consulPort },
-    ],
-    dir: path.join(workspace, '.bastion'),
-  });
-  const tunnel = new TunnelManager({
-    bastion: { host: '127.0.0.1', port: bastion.port, user, hostKeyFingerprint: hostKey.fingerprint },
-    privateKey: attendee.privateKey,
-    targets: { nomad: { host: '127.0.0.1', port: cluster.nomadPort }, consul: { host: '127.0.0.1', port: cluster.consulPort } },
-  });
-  await tunnel.connect();
-  const nomad = { baseUrl: 'http://nomad', agent: tunnel.createAgent('nomad') };
-  const consul = { baseUrl: 'http://consul', agent: tunnel.createAgent('consul') };
+  const session = new ClusterSession({ environment: lab.environment, privateKey: lab.privateKey, log: silentLogger });
+  await session.connect();
   return {
-    cluster,
+    lab,
     workspace,
-    reader: createHttpClusterReader({ nomad, consul, workspaceRoot: workspace }),
-    applier: createHttpSolutionApplier({ nomad, consul, labAdminUrl: 'http://nomad/_lab', workspaceRoot: workspace }),
+    reader: session.labReader(workspace),
+    applier: session.solutionApplier(workspace),
     close: async () => {
-      await tunnel.dispose();
-      await bastion.close();
-      await cluster.close();
-      rmSync(workspace, { recursive: true, force: true });
+      await session.dispose();
+      await lab.close();
     },
   };
 }

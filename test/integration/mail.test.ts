@@ -17,7 +17,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { Me, RedeemResponse, type Invite, type Workshop } from '../../src/contract';
 import { startOrganizer, type Organizer } from '../../src/organizer';
-import { OrganizerClient } from '../../src/organizer/client';
+import { OrganizerApi } from '../../src/organizerClient';
 import { Mailer, smtpFromEnv, type InviteMail, type SmtpSettings } from '../../src/organizer/mail';
 
 const SMTP_USER = 'kitchen';
@@ -33,7 +33,7 @@ interface Received {
 
 let tmp: string;
 let org: Organizer;
-let client: OrganizerClient;
+let client: OrganizerApi;
 let smtp: SMTPServer;
 let smtpPort: number;
 let tls = false;
@@ -57,7 +57,7 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ok-mail-'));
   const organizerToken = 'oko_mail-test-' + crypto.randomBytes(16).toString('hex');
   org = await startOrganizer({ dataDir: path.join(tmp, 'organizer'), secretKey: crypto.randomBytes(32), organizerToken, env: {} });
-  client = new OrganizerClient(org.url, organizerToken);
+  client = new OrganizerApi({ apiUrl: org.url, token: organizerToken });
 
   const pair = certificate(tmp);
   tls = pair !== null;

@@ -367,7 +367,7 @@ test('failed stacks end --wait with exit 3 and their messages; Ctrl+C cancels th
   const settle = await k.cli('stacks', 'cancel', ...ws, '--wait', '--json');
   assert.equal(settle.code, 0, settle.stderr);
   for (const s of await stacksOf(k, 'cancel-ws')) {
-    assert.ok(s.status === 'failed' || (s.status === 'pending' && /^Cancelled/.test(s.statusMessage ?? '')), JSON.stringify(s));
+    assert.ok(s.status === 'failed' || (s.status === 'cancelled' && /^Cancelled/.test(s.statusMessage ?? '')), JSON.stringify(s));
   }
 
   // Without --wait a provision only queues; `stacks cancel --wait` follows the running build to its clean-up.
@@ -379,7 +379,7 @@ test('failed stacks end --wait with exit 3 and their messages; Ctrl+C cancels th
   const after = await stacksOf(k, 'cancel-ws');
   assert.deepEqual(
     after.map((s) => [s.status, s.statusMessage]),
-    after.map(() => ['pending', 'Cancelled by the organizer.']),
+    after.map(() => ['cancelled', 'Cancelled by the organizer.']),
   );
   assert.equal(await stopGracefully(k.child), 0);
 });

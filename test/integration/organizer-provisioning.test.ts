@@ -1,7 +1,7 @@
 /**
  * The rehearsal an organizer would run before a workshop, with real parts throughout: the
  * organizer service as its own process (`organizer.ts serve`), the local provider's real stack
- * processes, and the HTTP API through OrganizerClient, watched through the event stream.
+ * processes, and the HTTP API through OrganizerApi, watched through the event stream.
  *
  * 20 stacks are built with concurrency 4 (never more than 4 provisioning at once, read from the
  * event stream); the first build attempt fails by injection (OPEN_KITCHEN_INJECT_FAILURES=1) and
@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { StackStatus, StackSummary, WorkshopEvent } from '../../src/contract';
-import { OrganizerClient } from '../../src/organizer/client';
+import { OrganizerApi } from '../../src/organizerClient';
 import { httpGetThroughBastion } from '../../src/organizer/providers/bastion/probe';
 import { cmdline, listeningPortsOf, processesUnder } from './procfs';
 
@@ -105,7 +105,7 @@ class Room {
   private readonly waiters = new Set<() => void>();
   private endedWith: Error | null = null;
 
-  constructor(client: OrganizerClient) {
+  constructor(client: OrganizerApi) {
     this.ended = client
       .watchWorkshop(WORKSHOP, (e) => this.onEvent(e), this.controller.signal)
       .catch((err: Error) => void (this.endedWith = err))
@@ -173,7 +173,7 @@ class Room {
 test(`${STACKS} local stacks: concurrency ${CONCURRENCY}, a retried failure, a kill mid-run, a clean restart, and destroy-all`, { timeout: 300_000 }, async (t) => {
   // First start: the first provision attempt fails by injection.
   const first = await serve({ OPEN_KITCHEN_INJECT_FAILURES: '1' });
-  const client = new OrganizerClient(first.url, token);
+  const client = new OrganizerApi({ apiUrl: first.url, token });
   // A small lab cluster per stack keeps 20 of them light; bastion and ports are the same as for any topology.
   await client.createWorkshop({ name: WORKSHOP, title: 'Rehearsal', provider: 'local', topology: { servers: 1, clientsPerZone: 1, zones: ['europe-west1-b'] } });
   const imported = await client.importAttendees(
@@ -231,7 +231,7 @@ test(`${STACKS} local stacks: concurrency ${CONCURRENCY}, a retried failure, a k
 
   // Second start on the same data and key, without injected failures.
   const second = await serve();
-  const client2 = new OrganizerClient(second.url, token);
+  const client2 = new OrganizerApi({ apiUrl: second.url, token });
   const room2 = new Room(client2);
   await room2.until(`all ${STACKS} stacks to be ready`, () => room2.count('ready') === STACKS);
   assert.ok(room2.maxProvisioning <= CONCURRENCY, `at most ${CONCURRENCY} provisioning at once after the restart, saw ${room2.maxProvisioning}`);

@@ -10,8 +10,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { utils as sshUtils } from 'ssh2';
-import { Environment, ListStacksResponse, RedeemResponse, type StackStatus } from '../../src/contract';
-import { CANCELLED, LOST_AFTER_RESTART, startOrganizer, type Organizer, type OrganizerOptions, type StackChange } from '../../src/organizer';
+import { Environment, ListStacksResponse, RedeemResponse, STACK_TRANSITIONS, type StackStatus } from '../../src/contract';
+
+const CANCELLED = STACK_TRANSITIONS.cancel.message;
+import { LOST_AFTER_RESTART, startOrganizer, type Organizer, type OrganizerOptions, type StackChange } from '../../src/organizer';
 import type { PreflightEstimate, Provider, ProvisionedStack, StackKeys, StackSpec, StackTopology } from '../../src/organizer/providers/types';
 import { fakeProvisionedStack } from '../fixtures/provisionedStack';
 
@@ -230,7 +232,7 @@ function assertApiError(r: { status: number; body: unknown }, status: number, me
 // ---- tests ----
 
 describe('stack service', () => {
-  test('a stack goes pending → provisioning → ready, with each step recorded and announced', async () => {
+  test('a stack goes pending → queued → provisioning → ready, with each step recorded and announced', async () => {
     const h = await start();
     const { name } = await workshop(h, 1);
     const changes: StackChange[] = [];
@@ -238,7 +240,7 @@ describe('stack service', () => {
     const r = await call(h, 'POST', `/v1/workshops/${name}/stacks`, {});
     assert.equal(r.status, 202);
     const [queued] = ListStacksResponse.parse(r.body).stacks;
-    assert.equal(queued.status, 'pending');
+    assert.equal(queued.status, 'queued');
     assert.equal(queued.statusMessage, 'Queued for provisioning.');
     await idle(h);
 
@@ -248,7 +250,7 @@ describe('stack service', () => {
     assert.deepEqual(
       events.map((e) => `${e.status}: ${e.message}`),
       [
-        'pending: Queued for provisioning.',
+        'queued: Queued for provisioning.',
         'provisioning: Provisioning started.',
         'provisioning: Generated the bastion host key and the attendee key.',
         'provisioning: Starting the lab cluster',
@@ -443,11 +445,11 @@ describe('cancel and pre-flight', () => {
     const right = ListStacksResponse.parse(r.body).stacks;
     assert.deepEqual(
       right.map((s) => `${s.status}: ${s.statusMessage}`),
-      ['provisioning: Cancelling: stopping the build and cleaning up what it started.', `pending: ${CANCELLED}`, `pending: ${CANCELLED}`],
+      ['provisioning: Cancelling: stopping the build and cleaning up what it started.', `cancelled: ${CANCELLED}`, `cancelled: ${CANCELLED}`],
     );
     await idle(h);
     const after = await stacks(h, name);
-    assert.deepEqual(after.map((s) => `${s.status}: ${s.statusMessage}`), Array(3).fill(`pending: ${CANCELLED}`));
+    assert.deepEqual(after.map((s) => `${s.status}: ${s.statusMessage}`), Array(3).fill(`cancelled: ${CANCELLED}`));
     // The aborted build was torn down; the queued ones never started.
     assert.deepEqual(h.provider.calls.map((c) => `${c.op} ${c.stackId === right[0].id ? 'running' : 'queued'}`), ['provision running', 'destroy running']);
     assert.equal(h.provider.alive.size, 0);
@@ -474,7 +476,7 @@ describe('cancel and pre-flight', () => {
     // Building now: the second and the third; the fourth waits for a slot.
     const r = await call(h, 'POST', `/v1/workshops/${name}/stacks/cancel`, { attendeeIds: [ids[0], ids[2]] });
     assert.equal(r.status, 200);
-    await untilStatus(h, third.id, 'pending');
+    await untilStatus(h, third.id, 'cancelled');
     assert.equal(h.org.store.getStack(third.id)!.status_message, CANCELLED);
     assert.equal(h.org.store.getStack(done.id)!.status, 'ready');
     assert.equal(h.org.store.getStack(second.id)!.status, 'provisioning');
@@ -485,7 +487,7 @@ describe('cancel and pre-flight', () => {
     await idle(h);
     assert.deepEqual(
       (await stacks(h, name)).map((s) => `${s.status}: ${s.statusMessage}`),
-      ['ready: Ready.', `pending: ${CANCELLED}`, `pending: ${CANCELLED}`, `pending: ${CANCELLED}`],
+      ['ready: Ready.', `cancelled: ${CANCELLED}`, `cancelled: ${CANCELLED}`, `cancelled: ${CANCELLED}`],
     );
     assert.deepEqual([...h.provider.alive], [done.id]);
     assertApiError(await call(h, 'POST', `/v1/workshops/${name}/stacks/cancel`, { attendeeIds: 'all' }), 422, /attendeeIds/);
@@ -519,7 +521,7 @@ describe('cancel and pre-flight', () => {
     assert.deepEqual((await bounded(again.org.reconciled, 'reconcile')).resumed, []);
     await idle(again);
     const after = await stacks(again, name);
-    assert.equal(`${after[0].status}: ${after[0].statusMessage}`, `pending: ${CANCELLED}`);
+    assert.equal(`${after[0].status}: ${after[0].statusMessage}`, `cancelled: ${CANCELLED}`);
     assert.equal(stack.id, after[0].id);
     assert.deepEqual(h.provider.calls.map((c) => c.op), ['provision', 'destroy', 'destroy']);
     await stop(again);

@@ -26,7 +26,7 @@ import {
   type AttendeeSummary,
   type WorkshopEvent,
 } from '../../src/contract';
-import { OrganizerClient } from '../../src/organizer/client';
+import { OrganizerApi } from '../../src/organizerClient';
 import { openDatabase, startOrganizer, type Organizer, type OrganizerOptions } from '../../src/organizer';
 import type { PreflightEstimate, Provider, ProvisionedStack, StackKeys, StackSpec } from '../../src/organizer/providers/types';
 import { fakeProvisionedStack } from '../fixtures/provisionedStack';
@@ -711,7 +711,7 @@ describe('provisioning, pre-flight, progress events and invite mail', () => {
 
   test('the event stream starts with a snapshot of every stack, then one event per change, and stops listening when the client goes away', async () => {
     const { name, ids } = await roster(['ev1@example.com', 'ev2@example.com']);
-    const client = new OrganizerClient(h.org.url, h.opts.organizerToken!);
+    const client = new OrganizerApi({ apiUrl: h.org.url, token: h.opts.organizerToken! });
     const events: WorkshopEvent[] = [];
     const controller = new AbortController();
     const listenersBefore = h.org.stacks.listenerCount('change');
@@ -745,7 +745,7 @@ describe('provisioning, pre-flight, progress events and invite mail', () => {
       const streamed = changes.filter((e) => e.stack.id === stack.id).map((e) => `${e.stack.status}: ${e.stack.statusMessage}`);
       const recorded = h.org.store.stackEvents(stack.id).slice(-streamed.length).map((e) => `${e.status}: ${e.message}`);
       assert.deepEqual(streamed, recorded);
-      assert.deepEqual(streamed.slice(0, 2), ['pending: Queued for provisioning.', 'provisioning: Provisioning started.']);
+      assert.deepEqual(streamed.slice(0, 2), ['queued: Queued for provisioning.', 'provisioning: Provisioning started.']);
       assert.equal(streamed.at(-1), 'ready: Ready.');
     }
     assert.equal(h.org.stacks.listenerCount('change'), listenersBefore + 1);
@@ -758,7 +758,7 @@ describe('provisioning, pre-flight, progress events and invite mail', () => {
   test('the event stream tells the organizer when an attendee gets an invite, signs in and makes lab progress', async () => {
     const { name, ids } = await roster(['seen@example.com']);
     const id = ids.get('seen@example.com')!;
-    const client = new OrganizerClient(h.org.url, h.opts.organizerToken!);
+    const client = new OrganizerApi({ apiUrl: h.org.url, token: h.opts.organizerToken! });
     const controller = new AbortController();
     const seen: AttendeeSummary[] = [];
     let snapshot!: () => void;

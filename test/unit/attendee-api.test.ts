@@ -7,20 +7,10 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  ApiUnreachableError,
-  AttendeeSession,
-  InMemorySecretStore,
-  MalformedResponseError,
-  NamespacedSecretStore,
-  nextEvent,
-  NotSignedInError,
-  OrganizerApiClient,
-  OrganizerApiError,
-  SessionExpiredError,
-  SessionStore,
-  type Logger,
-} from '../../src/attendee';
+import { AttendeeSession, InMemorySecretStore, NamespacedSecretStore, NotSignedInError, SessionStore } from '../../src/attendee';
+import { nextEvent } from '../../src/common/events';
+import type { Logger } from '../../src/common/logger';
+import { ApiUnreachableError, MalformedResponseError, OrganizerApi, OrganizerApiError, SessionExpiredError } from '../../src/organizerClient';
 import type { Environment } from '../../src/contract/api';
 
 const SESSION_TOKEN = 'ses_' + 'x'.repeat(40);
@@ -132,16 +122,16 @@ before(() => fake.start());
 after(() => fake.stop());
 beforeEach(() => fake.reset());
 
-describe('OrganizerApiClient', () => {
+describe('OrganizerApi', () => {
   test('redeem, me and environment return validated data; the token goes in the Authorization header', async () => {
     const log = recordingLogger();
-    const anon = new OrganizerApiClient({ apiUrl: fake.url, logger: log });
+    const anon = new OrganizerApi({ apiUrl: fake.url, log });
     const redeemed = await anon.redeem(INVITE);
     assert.equal(redeemed.token, SESSION_TOKEN);
     assert.equal(fake.requests[0].auth, undefined);
     assert.deepEqual(fake.requests[0].body, { invite: INVITE });
 
-    const client = new OrganizerApiClient({ apiUrl: fake.url, token: SESSION_TOKEN, logger: log });
+    const client = new OrganizerApi({ apiUrl: fake.url, token: SESSION_TOKEN, log });
     assert.equal((await client.me()).role, 'attendee');
     const env = await client.environment();
     assert.equal(env.connection?.bastion.port, 2222);
@@ -150,17 +140,17 @@ describe('OrganizerApiClient', () => {
     await client.signOut();
 
     // One line per request with method, path, status and time; never a token.
-    assert.ok(log.lines.some((l) => /^info GET \/v1\/me\/environment → 200 \(\d+ ms\)$/.test(l)), log.lines.join('\n'));
+    assert.ok(log.lines.some((l) => /^info Organizer API GET \/v1\/me\/environment 200 \d+ ms$/.test(l)), log.lines.join('\n'));
     assert.ok(log.lines.every((l) => !l.includes(SESSION_TOKEN) && !l.includes(INVITE) && !l.includes('PRIVATE KEY')));
   });
 
   test('401 on an attendee route is a SessionExpiredError carrying the server message', async () => {
-    const client = new OrganizerApiClient({ apiUrl: fake.url, token: 'ses_revoked_token_000000000' });
+    const client = new OrganizerApi({ apiUrl: fake.url, token: 'ses_revoked_token_000000000' });
     await assert.rejects(client.environment(), (e: Error) => e instanceof SessionExpiredError && /sign in again with your invite link/.test(e.message));
   });
 
   test('a used invite is an OrganizerApiError with the stable code, not a session error', async () => {
-    const client = new OrganizerApiClient({ apiUrl: fake.url });
+    const client = new OrganizerApi({ apiUrl: fake.url });
     await assert.rejects(client.redeem('inv_' + 'z'.repeat(40)), (e: Error) =>
       e instanceof OrganizerApiError && !(e instanceof SessionExpiredError) && e.status === 410 && e.code === 'invite_used' && /already used/.test(e.message));
   });
@@ -169,14 +159,14 @@ describe('OrganizerApiClient', () => {
     const bad = readyEnvironment() as unknown as { connection: { bastion: { port: unknown } } };
     bad.connection.bastion.port = '2222';
     fake.routes.set('GET /v1/me/environment', () => ({ status: 200, body: bad }));
-    const client = new OrganizerApiClient({ apiUrl: fake.url, token: SESSION_TOKEN });
+    const client = new OrganizerApi({ apiUrl: fake.url, token: SESSION_TOKEN });
     await assert.rejects(client.environment(), (e: Error) =>
       e instanceof MalformedResponseError && /connection\.bastion\.port: Expected number, received string/.test(e.message) &&
       e.route === 'GET /v1/me/environment');
   });
 
   test('a missing field and a non-JSON body are malformed responses too', async () => {
-    const client = new OrganizerApiClient({ apiUrl: fake.url, token: SESSION_TOKEN });
+    const client = new OrganizerApi({ apiUrl: fake.url, token: SESSION_TOKEN });
     fake.routes.set('GET /v1/me', () => ({ status: 200, body: { id: 'att_1' } }));
     await assert.rejects(client.me(), (e: MalformedResponseError) => e instanceof MalformedResponseError && e.issues.some((i) => i.path === 'email' && /Required/.test(i.message)));
     fake.routes.set('GET /v1/me', () => ({ status: 200, raw: '<html>proxy login</html>' }));
@@ -185,7 +175,7 @@ describe('OrganizerApiClient', () => {
 
   test('an error without the error body still says which call failed', async () => {
     fake.routes.set('GET /v1/me/environment', () => ({ status: 502, raw: 'Bad Gateway' }));
-    const client = new OrganizerApiClient({ apiUrl: fake.url, token: SESSION_TOKEN });
+    const client = new OrganizerApi({ apiUrl: fake.url, token: SESSION_TOKEN });
     await assert.rejects(client.environment(), (e: Error) => e instanceof OrganizerApiError && e.status === 502 && /GET \/v1\/me\/environment failed with HTTP 502/.test(e.message));
   });
 
@@ -194,12 +184,12 @@ describe('OrganizerApiClient', () => {
     await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(gone.address() as AddressInfo).port}`;
     await new Promise<void>((r) => gone.close(() => r()));
-    const client = new OrganizerApiClient({ apiUrl: url, token: SESSION_TOKEN });
+    const client = new OrganizerApi({ apiUrl: url, token: SESSION_TOKEN });
     await assert.rejects(client.me(), (e: Error) => e instanceof ApiUnreachableError && e.message.includes(url));
   });
 
   test('the client refuses a plain-http non-loopback API before sending anything', () => {
-    assert.throws(() => new OrganizerApiClient({ apiUrl: 'http://kitchen.example.com' }), /unencrypted/);
+    assert.throws(() => new OrganizerApi({ apiUrl: 'http://kitchen.example.com' }), /unencrypted/);
   });
 });
 

@@ -12,9 +12,7 @@ import {
   buildSshCommand,
   EnvironmentWatcher,
   knownHostsLine,
-  nextEvent,
   removeSshFiles,
-  SessionExpiredError,
   sshFilesExist,
   sshFilesFor,
   writeSshFiles,
@@ -24,7 +22,9 @@ import {
   type StoredSession,
   type TimerApi,
 } from '../../src/attendee';
-import type { StackStatus } from '../../src/contract/api';
+import { nextEvent } from '../../src/common/events';
+import type { StackStatus } from '../../src/contract';
+import { SessionExpiredError } from '../../src/organizerClient';
 import { ViewId } from '../../src/ui/ids';
 import { placeholderNodes } from '../../src/ui/views/placeholderNodes';
 
@@ -85,7 +85,7 @@ function watcherWith(responses: (PublicEnvironment | Error)[]) {
       return r;
     },
     timers,
-    random: () => 0.5, // no jitter
+    jitter: 0,
     minDelayMs: 1000,
     maxDelayMs: 8000,
   });
@@ -207,9 +207,11 @@ describe('Environment view nodes', () => {
   test('each status has its label, icon, colour and context value; the message is the description', () => {
     const expected: Record<StackStatus, [string, string, string | undefined]> = {
       pending: ['Pending', 'clock', 'charts.yellow'],
+      queued: ['Queued', 'clock', 'charts.yellow'],
       provisioning: ['Provisioning', 'sync~spin', 'charts.blue'],
       ready: ['Ready', 'pass-filled', 'testing.iconPassed'],
       failed: ['Failed', 'error', 'testing.iconFailed'],
+      cancelled: ['Not built', 'circle-slash', 'charts.orange'],
       destroying: ['Being torn down', 'trash', 'charts.orange'],
       destroyed: ['Torn down', 'circle-slash', undefined],
     };

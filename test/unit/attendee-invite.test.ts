@@ -1,14 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildInviteLink } from '../../src/contract/links';
-import {
-  ApiUrlPolicyError,
-  checkApiUrl,
-  InviteLinkError,
-  isLoopbackHost,
-  parseInviteLink,
-  parseSignInQuery,
-} from '../../src/attendee';
+import { InviteLinkError, parseInviteLink, parseSignInQuery } from '../../src/attendee';
+import { ApiUrlPolicyError, checkApiUrl, isLoopbackHost } from '../../src/organizerClient';
 
 const TOKEN = 'inv_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0-_x';
 const API = 'https://kitchen.example.com';

@@ -6,19 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PreflightResponse, StackStatus, StackSummary } from '../../src/contract';
-import { parseRosterCsv } from '../../src/organizer/client';
+import { buildImportReport, parseRosterCsv } from '../../src/organizerClient';
 import {
-  buildImportReport,
   formatDuration,
   formatImportReport,
   formatPreflight,
-  formatRunResult,
   formatSendInvites,
   formatStacks,
   formatTable,
   renderBar,
   renderProgress,
-  StackRun,
   type ProgressView,
 } from '../../src/cli/format';
 
@@ -78,112 +75,6 @@ test('on a narrow terminal the bar shrinks, then goes, then the text is cut', ()
   assert.equal(renderProgress(view(5, 10), 1), '…');
 });
 
-test('a provision run follows its stacks to ready or failed and ignores the others', () => {
-  const run = new StackRun('provision');
-  // The event stream's snapshot (before the request): one ready stack, one failed one.
-  assert.equal(run.apply(stack('s1', 'ready', 1)), false, 'not a target yet');
-  run.apply(stack('s2', 'failed', 1, 'boom'));
-  // The request's answer: s2 queued again, s3 new; s1 is left alone.
-  run.start([stack('s1', 'ready', 1), stack('s2', 'pending', 2), stack('s3', 'pending', 2)]);
-  assert.equal(run.total, 2);
-  assert.equal(run.done, false);
-  assert.deepEqual(run.counts(), [['ready', 0], ['failed', 0], ['queued', 2]]);
-
-  assert.equal(run.apply(stack('s1', 'failed', 3, 'lost')), false, 'not part of this run');
-  assert.equal(run.apply(stack('s2', 'provisioning', 3, 'Provisioning started.')), true);
-  // An older state arriving late (the event that raced the answer) changes nothing.
-  assert.equal(run.apply(stack('s2', 'pending', 2)), false);
-  assert.equal(run.stacks().find((s) => s.id === 's2')!.status, 'provisioning');
-  assert.equal(run.apply(stack('s2', 'provisioning', 3, 'Provisioning started.')), false, 'no change, nothing to report');
-
-  run.apply(stack('s2', 'ready', 4, 'Ready.'));
-  assert.deepEqual(run.view(5000), {
-    title: 'Provisioning',
-    total: 2,
-    done: 1,
-    counts: [['ready', 1], ['failed', 0], ['queued', 1]],
-    elapsedMs: 5000,
-  });
-  run.apply(stack('s3', 'failed', 5, 'quota exceeded (after 3 attempts)'));
-  assert.equal(run.done, true);
-  assert.deepEqual(run.failed().map((s) => s.id), ['s3']);
-  const names = new Map([['a-s3', 'grace@example.com']]);
-  assert.equal(
-    formatRunResult(run, names, 65_000),
-    'Provisioned 1 of 2 stacks in 1:05; 1 failed.\n  grace@example.com (s3): quota exceeded (after 3 attempts)',
-  );
-});
-
-test('changes that beat the answer to the request are handed back for reporting, not lost', () => {
-  const run = new StackRun('provision');
-  // The stream's snapshot: an earlier run's failure, not news.
-  run.apply(stack('s1', 'failed', 1, 'old failure'), false);
-  run.apply(stack('s2', 'ready', 1), false);
-  // The build starts, and its first steps stream in before the request's answer is read.
-  run.apply(stack('s1', 'pending', 2, 'Queued for provisioning.'));
-  run.apply(stack('s1', 'provisioning', 3, 'Provisioning started.'));
-  run.apply(stack('s1', 'provisioning', 4, 'Attempt 1 failed: boom. Retrying in 2 s.'));
-  const early = run.start([stack('s1', 'pending', 2, 'Queued for provisioning.'), stack('s2', 'ready', 1)]);
-  assert.deepEqual(early.map((s) => s.statusMessage), ['Queued for provisioning.', 'Provisioning started.', 'Attempt 1 failed: boom. Retrying in 2 s.']);
-  assert.equal(run.stacks()[0].status, 'provisioning', 'the older answer does not undo newer news');
-  assert.equal(run.total, 1);
-  assert.deepEqual(run.start([stack('s1', 'pending', 2)]), [], 'handed back once');
-});
-
-test('a cancelled build ends a provision run; one re-queued after a restart does not', () => {
-  const run = new StackRun('provision');
-  run.start([stack('s1', 'provisioning', 1), stack('s2', 'pending', 1), stack('s3', 'provisioning', 1)]);
-  run.apply(stack('s1', 'ready', 2, 'Ready.'));
-  run.apply(stack('s2', 'pending', 2, 'Cancelled by the organizer.'));
-  run.apply(stack('s3', 'pending', 2, 'Interrupted by an organizer restart; provisioning again.'));
-  assert.equal(run.done, false, 's3 is queued again, not cancelled');
-  assert.deepEqual(run.counts(), [['ready', 1], ['failed', 0], ['queued', 1], ['cancelled', 1]]);
-  run.apply(stack('s3', 'ready', 3, 'Ready.'));
-  assert.equal(run.done, true);
-  assert.equal(formatRunResult(run, new Map(), 3000), 'Provisioned 2 of 3 stacks in 0:03; 0 failed, 1 cancelled.');
-});
-
-test('a cancel run follows the stopped builds until they are cleaned up', () => {
-  const run = new StackRun('cancel');
-  run.start([stack('s1', 'provisioning', 1, 'Cancelling: stopping the build.'), stack('s2', 'pending', 1, 'Cancelled by the organizer.'), stack('s3', 'ready', 1)]);
-  assert.equal(run.total, 1, 'a queued build is cancelled at once; only the running one is waited for');
-  assert.equal(run.done, false);
-  run.apply(stack('s1', 'pending', 2, 'Cancelled by the organizer.'));
-  assert.equal(run.done, true);
-  assert.deepEqual(run.counts(), [['cancelled', 1], ['failed', 0]]);
-});
-
-test('a run limited to some attendees follows only their stacks', () => {
-  const run = new StackRun('provision');
-  run.start([stack('s1', 'pending', 1, null, 'ada'), stack('s2', 'pending', 1, null, 'grace')], ['grace']);
-  assert.deepEqual(run.stacks().map((s) => s.id), ['s2']);
-  run.apply(stack('s2', 'ready', 2, null, 'grace'));
-  assert.equal(run.done, true, 'done although s1 is still queued');
-});
-
-test('a teardown ends with destroyed stacks; one never built is only unqueued', () => {
-  const run = new StackRun('destroy');
-  run.start([stack('s1', 'destroying', 1), stack('s2', 'provisioning', 1), stack('s3', 'destroyed', 0), stack('s4', 'pending', 1, 'Not provisioned.')]);
-  assert.equal(run.total, 2, 'already destroyed and never built stacks are not waited for');
-  run.apply(stack('s1', 'destroyed', 2));
-  // A build being aborted may report ready on its way to the teardown: not an end of a destroy.
-  run.apply(stack('s2', 'ready', 2));
-  assert.equal(run.done, false);
-  run.apply(stack('s2', 'destroying', 3));
-  run.apply(stack('s2', 'failed', 4, 'Destroy failed: gone wrong'));
-  assert.equal(run.done, true);
-  assert.deepEqual(run.counts(), [['destroyed', 1], ['failed', 1]]);
-  assert.match(formatRunResult(run, new Map(), 1000), /^Destroyed 1 of 2 stacks in 0:01; 1 failed\.\n {2}a-s2 \(s2\): Destroy failed: gone wrong$/);
-});
-
-test('a run with nothing to do is done at once', () => {
-  const run = new StackRun('provision');
-  assert.equal(run.done, false, 'not before the request was answered');
-  run.start([stack('s1', 'ready', 1)]);
-  assert.equal(run.done, true);
-  assert.equal(run.total, 0);
-});
-
 test('tables align columns and right-align numbers', () => {
   assert.equal(
     formatTable(['NAME', 'N', 'NOTE'], [['vCPUs', '6', 'x'], ['Public IPs', '12', '']], [1]),
@@ -225,10 +116,10 @@ test('the pre-flight table lists resources, quotas with ok or short, and problem
 
 test('the roster report gives every bad row its line in the file, server refusals included', () => {
   const csv = 'email,name,team\nada@example.com,Ada,red\nbroken,Nobody,\n\nada@example.com,Ada again,\ngrace@example.com,,\nlin@example.com,Lin,\n';
-  const { rows, problems } = parseRosterCsv(csv);
-  assert.deepEqual(rows.map((r) => r.line), [2, 5, 7], 'lines of the file, the blank line 4 counted');
+  const parsed = parseRosterCsv(csv);
+  assert.deepEqual(parsed.rows.map((r) => r.line), [2, 5, 7], 'lines of the file, the blank line 4 counted');
   // What the server answers for the three rows it got: the second is a duplicate of the first.
-  const report = buildImportReport(rows, problems, {
+  const report = buildImportReport(parsed, {
     imported: [
       { id: 'a1', email: 'ada@example.com' },
       { id: 'a3', email: 'lin@example.com' },

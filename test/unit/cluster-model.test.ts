@@ -9,7 +9,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Emitter } from '../../src/attendee/events';
+import { Emitter } from '../../src/common/events';
 import { ClusterModel, ConsulClient, NomadClient, type ClusterChange } from '../../src/cluster';
 import { FakeCluster, allocation, consulCheck, consulMember, jobStub, nodeStub, taskState, uuid } from './cluster-fixture';
 

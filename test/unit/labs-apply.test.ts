@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createHttpSolutionApplier, faultRequest, varFileText, workspacePath } from '../../src/labs';
+import { ConsulClient, NomadClient } from '../../src/cluster';
+import { createSolutionApplier, faultRequest, varFileText, workspacePath } from '../../src/labs';
 
 test('faults map onto the lab cluster admin API', () => {
   assert.deepEqual(faultRequest({ type: 'zoneOutage', zone: 'europe-west1-c' }), { method: 'POST', path: '/zone/europe-west1-c/outage' });
@@ -25,7 +26,7 @@ test('editFile replaces text or writes a file inside the workspace, and says cle
   mkdirSync(path.join(root, 'jobs'));
   writeFileSync(path.join(root, 'jobs', 'web.nomad.hcl'), 'count = 3\n');
   // Nothing listens on port 9: the file actions must not need the cluster.
-  const applier = createHttpSolutionApplier({ nomad: { baseUrl: 'http://127.0.0.1:9' }, consul: { baseUrl: 'http://127.0.0.1:9' }, workspaceRoot: root });
+  const applier = createSolutionApplier({ nomad: new NomadClient({ baseUrl: 'http://127.0.0.1:9' }), consul: new ConsulClient({ baseUrl: 'http://127.0.0.1:9' }), workspaceRoot: root });
   assert.equal(await applier.apply({ kind: 'editFile', path: 'jobs/web.nomad.hcl', replace: [{ find: 'count = 3', with: 'count = 5' }] }), 'edited jobs/web.nomad.hcl');
   assert.equal(readFileSync(path.join(root, 'jobs', 'web.nomad.hcl'), 'utf8'), 'count = 5\n');
   await applier.apply({ kind: 'editFile', path: 'jobs/new/x.nomad.hcl', content: 'job "x" {}\n' });

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { migrate, migrations, openDatabase } from '../../src/organizer/db';
-import { parseRosterCsv } from '../../src/organizer/client';
+import { parseRosterCsv } from '../../src/organizerClient';
 import { hashToken, newToken, parseSecretKey, resolveSecretKey, SecretBox } from '../../src/organizer/secrets';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {

@@ -10,25 +10,24 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { AttendeeSummary, PreflightResponse, StackSummary, WorkshopEvent } from '../../src/contract';
-import { parseRosterCsv } from '../../src/organizer/client';
+import { buildImportReport, parseRosterCsv, StackRun } from '../../src/organizerClient';
 import {
   attendeeNode,
-  buildImportReport,
   buildOrganizerNodes,
   checkOrganizerToken,
   checkTypedWorkshopName,
   countStacks,
+  formatImportMessage,
   formatPreflight,
   formatProvisionOutcome,
-  formatProvisionProgress,
+  formatRunProgress,
   formatSendReport,
   listWorkshops,
+  liveStacks,
   OrganizerModel,
-  provisioningSettled,
-  teardownSettled,
   type OrganizerEventsApi,
 } from '../../src/organizerView';
-import { nextEvent } from '../../src/attendee/events';
+import { nextEvent } from '../../src/common/events';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
 const workshop = { id: 'w1', name: 'demo', title: 'Demo workshop', provider: 'local', topology: { servers: 3, clientsPerZone: 3, zones: ['a', 'b'] }, createdAt: '2026-11-01T00:00:00.000Z' };
@@ -108,27 +107,37 @@ test('the view: loading, error with retry, empty with import, then a summary and
   assert.equal(nodes[1]!.description, '1 ready · 1 provisioning · 1 failed');
   const waiting = buildOrganizerNodes({ workshop, now: NOW, commands, snapshot: { state: 'loaded', attendees: [attendee('p', 'Pat'), attendee('q', 'Quinn', { stack: { id: 's', status: 'destroyed', statusMessage: null } })] } });
   assert.equal(waiting[0]!.description, '1 pending · 1 destroyed', 'a stack waiting to be built is not called provisioning');
+  const queued = buildOrganizerNodes({ workshop, now: NOW, commands, snapshot: { state: 'loaded', attendees: [attendee('p', 'Pat', { stack: { id: 's', status: 'queued', statusMessage: null } }), attendee('q', 'Quinn', { stack: { id: 't', status: 'cancelled', statusMessage: null } })] } });
+  assert.equal(queued[0]!.description, '1 queued · 1 cancelled');
 });
 
-test('stack counts drive the provisioning notification and its end', () => {
+test('the counts of the room, and the provisioning notification following a run', () => {
   const list = [
     attendee('a', 'A', { stack: { id: '1', status: 'ready', statusMessage: null } }),
     attendee('b', 'B', { stack: { id: '2', status: 'provisioning', statusMessage: null } }),
-    attendee('c', 'C', { stack: { id: '3', status: 'pending', statusMessage: null } }),
+    attendee('c', 'C', { stack: { id: '3', status: 'queued', statusMessage: null } }),
     attendee('d', 'D', { stack: { id: '4', status: 'failed', statusMessage: null } }),
     attendee('e', 'E', { stack: { id: '5', status: 'destroyed', statusMessage: null } }),
     attendee('f', 'F', { stack: null }),
   ];
   const c = countStacks(list);
-  assert.equal(formatProvisionProgress(c), '1 ready · 1 failed · 2 provisioning of 4');
-  assert.equal(provisioningSettled(c), false);
-  assert.equal(c.building, 1);
-  assert.equal(teardownSettled(c), false, 'a build still running holds a teardown open');
-  const done = countStacks(list.filter((a) => !['b', 'c'].includes(a.id)));
-  assert.equal(provisioningSettled(done), true);
-  assert.match(formatProvisionOutcome(done, false).message, /^1 of 2 stacks ready, 1 failed\. Retry/);
-  assert.equal(formatProvisionOutcome({ ...done, failed: 0, ready: 2 }, false).message, 'All 2 stacks are ready.');
-  assert.match(formatProvisionOutcome(done, true).message, /^Provisioning cancelled: 1 of 2 stacks ready/);
+  assert.deepEqual([c.ready, c.provisioning, c.queued, c.failed, c.destroyed, c.none], [1, 1, 1, 1, 1, 1]);
+  assert.equal(liveStacks(c), 4, 'destroyed and missing stacks are not live');
+
+  const run = new StackRun('provision');
+  const at = (t: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, t)).toISOString();
+  run.start([stack('a', 'ready', at(1)), stack('b', 'provisioning', at(1)), stack('c', 'queued', at(1)), stack('d', 'queued', at(1))]);
+  assert.equal(formatRunProgress(run), '0 ready · 0 failed · 1 provisioning · 2 queued of 3');
+  run.apply(stack('b', 'ready', at(2)));
+  run.apply(stack('c', 'failed', at(2), 'boom'));
+  run.apply(stack('d', 'ready', at(2)));
+  assert.equal(run.done, true);
+  assert.match(formatProvisionOutcome(run, false).message, /^2 of 3 stacks ready, 1 failed\. Retry/);
+  assert.match(formatProvisionOutcome(run, true).message, /^Provisioning cancelled: 2 of 3 stacks ready/);
+  const fine = new StackRun('provision');
+  fine.start([stack('b', 'queued', at(1))]);
+  fine.apply(stack('b', 'ready', at(2)));
+  assert.equal(formatProvisionOutcome(fine, false).message, 'The stack is ready.');
 });
 
 test('Destroy All accepts only the exact workshop name', () => {
@@ -171,20 +180,21 @@ test('the import report lists every bad row by line: local problems and server r
   const csv = 'email,name,team\nada@example.com,Ada,red\nnot-an-email,Bob\n\ngrace@example.com,Grace\nada@example.com,Ada again\n,Nobody\n';
   const parsed = parseRosterCsv(csv);
   assert.equal(parsed.rows.length, 3);
-  const report = buildImportReport('roster.csv', parsed, {
+  const report = buildImportReport(parsed, {
     imported: [{ id: '1', email: 'ada@example.com' }, { id: '2', email: 'grace@example.com' }],
     rejected: [{ index: 2, email: 'ada@example.com', reason: 'duplicate of line 2' }],
   });
-  assert.equal(report.imported, 2);
-  assert.equal(report.message, 'Imported 2 attendees from roster.csv; 3 rows not imported.');
-  assert.deepEqual(report.bad.map((b) => b.line), [3, 6, 7]);
-  assert.match(report.detail, /^Line 3 \(not-an-email\): email: not a valid email address$/m);
-  assert.match(report.detail, /^Line 6 \(ada@example\.com\): duplicate of line 2$/m);
-  assert.match(report.detail, /^Line 7: email: not a valid email address$/m);
+  assert.equal(report.imported.length, 2);
+  assert.deepEqual(report.rejected.map((b) => b.line), [3, 6, 7]);
+  const shown = formatImportMessage('roster.csv', report);
+  assert.equal(shown.message, 'Imported 2 attendees from roster.csv; 3 rows not imported.');
+  assert.match(shown.detail, /^Line 3 \(not-an-email\): email: not a valid email address$/m);
+  assert.match(shown.detail, /^Line 6 \(ada@example\.com\): duplicate of line 2$/m);
+  assert.match(shown.detail, /^Line 7: email: not a valid email address$/m);
 
-  const header = buildImportReport('x.csv', parseRosterCsv('mail,who\na@b.c,A\n'), null);
-  assert.equal(header.imported, 0);
-  assert.match(header.detail, /^Line 1: the header must name the columns "email" and "name"/);
+  const header = buildImportReport(parseRosterCsv('mail,who\na@b.c,A\n'), null);
+  assert.equal(header.imported.length, 0);
+  assert.match(formatImportMessage('x.csv', header).detail, /^Line 1: the header must name the columns "email" and "name"/);
 });
 
 test('the invite report says where the mails went and which failed', () => {
@@ -260,7 +270,7 @@ test('the model follows the event stream, ignores stale answers, reloads for unk
     const healed = nextEvent(model.onDidChange, (snap) => snap.state === 'loaded' && !snap.streamError);
     api.streams[1]!.emit({ type: 'snapshot', stacks: [stack('a', 'ready', '2026-11-25T10:00:05.000Z'), stack('b', 'failed', '2026-11-25T10:00:09.000Z'), stack('c', 'ready', '2026-11-25T10:00:09.000Z')] });
     s = await healed;
-    assert.deepEqual(s.state === 'loaded' && countStacks(s.attendees), { total: 3, ready: 2, failed: 1, provisioning: 0, building: 0, destroying: 0, destroyed: 0 });
+    assert.deepEqual(s.state === 'loaded' && countStacks(s.attendees), { none: 0, pending: 0, queued: 0, provisioning: 0, ready: 2, failed: 1, cancelled: 0, destroying: 0, destroyed: 0 });
   } finally {
     model.dispose();
   }

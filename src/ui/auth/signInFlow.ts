@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
+import { ApiUrlPolicyError, checkApiUrl } from '../../organizerClient';
 import {
-  ApiUrlPolicyError,
-  checkApiUrl,
   parseInviteLink,
   type SignInRequest,
   type StoredSession,

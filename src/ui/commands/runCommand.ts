@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { NotSignedInError, SessionExpiredError } from '../../attendee';
+import { NotSignedInError } from '../../attendee';
+import { SessionExpiredError } from '../../organizerClient';
 import { CommandId } from '../ids';
 
 /** Thrown by a command that the user cancelled (closed a prompt); reported to nobody. */

@@ -1,5 +1,5 @@
 import { NotSignedInError } from '../../attendee';
-import type { StackStatus } from '../../contract/api';
+import type { StackStatus } from '../../contract';
 import type { Services } from '../services';
 
 /**

@@ -1,38 +1,36 @@
-import fetch from 'node-fetch';
 import * as vscode from 'vscode';
-import { faultRequest, type LabFault } from '../../labs';
+import { ClusterHttpError } from '../../cluster';
+import type { LabFault } from '../../labs';
+import { requireConnection } from '../allocations/requireConnection';
 import { UserCancelledError } from '../commands/runCommand';
 import { CommandId } from '../ids';
 import type { Services } from '../services';
 
 /**
- * The lab-cluster actions the labs ask for (zone outage, re-pushed image tags, Docker volumes).
- * On a local stack they go to the lab cluster's admin API (`/_lab/` on Nomad's port, through the
- * tunnel); on a real cluster there is no such API, and the command says what to do instead.
+ * The lab-cluster actions the labs ask for (zone outage, re-pushed image tags, Docker volumes),
+ * through the cluster session (its tunnel, token and log). On a local stack the lab cluster's
+ * admin API performs them; a real Nomad has none, and the command says what to do instead.
  */
 export function labClusterCommands(services: Services): vscode.Disposable[] {
-  const { cluster, commands, log } = services;
+  const { commands, log } = services;
 
   const send = async (fault: LabFault, done: string): Promise<void> => {
-    const base = cluster.nomadAddr;
-    if (!base || cluster.state !== 'connected') throw new Error('Not connected to your cluster. Connect first ("Open Kitchen: Connect to Cluster").');
-    const req = faultRequest(fault);
-    const res = await fetch(`${base}/_lab${req.path}`, {
-      method: req.method,
-      headers: req.body === undefined ? {} : { 'content-type': 'application/json' },
-      body: req.body === undefined ? undefined : JSON.stringify(req.body),
-    });
-    if (res.status === 404) {
-      throw new Error('Your stack runs a real Nomad, which has no lab controls: do this on the machines themselves (your organizer can help).');
+    const session = await requireConnection(services);
+    try {
+      await session.labFault(fault);
+    } catch (err) {
+      if (err instanceof ClusterHttpError && err.status === 404) {
+        throw new Error('Your stack runs a real Nomad, which has no lab controls: do this on the machines themselves (your organizer can help).');
+      }
+      throw err;
     }
-    if (!res.ok) throw new Error(`The lab cluster refused: ${res.status} ${(await res.text()).trim()}`);
     log.info(`Lab cluster: ${done}`);
     void vscode.window.showInformationMessage(done);
   };
 
   const pickZone = async (title: string): Promise<string> => {
     const zones = new Set<string>();
-    for (const dc of cluster.model?.getDatacenters() ?? []) if (dc.datacenter !== 'sys1') for (const z of dc.zones) if (z.zone) zones.add(z.zone);
+    for (const dc of services.cluster.model?.getDatacenters() ?? []) if (dc.datacenter !== 'sys1') for (const z of dc.zones) if (z.zone) zones.add(z.zone);
     const zone = await vscode.window.showQuickPick([...zones].sort(), { title, placeHolder: 'Which zone of dc1?' });
     if (!zone) throw new UserCancelledError();
     return zone;

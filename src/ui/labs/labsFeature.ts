@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import MarkdownIt from 'markdown-it';
 import * as vscode from 'vscode';
-import { createHttpClusterReader, LabController, loadLabs, parseLabControllerState, type CheckResult, type Lab, type LabControllerState, type LabLink, type LabProblem } from '../../labs';
+import { anyOf } from '../../common/events';
+import { LabSession, loadLabs, parseLabControllerState, type CheckResult, type LabControllerState, type LabLink } from '../../labs';
 import { buildLabNodes } from '../../labs/presentation';
 import { UserCancelledError } from '../commands/runCommand';
 import { CommandId, ViewId } from '../ids';
@@ -17,13 +18,10 @@ import { labClusterCommands } from './labClusterCommands';
  * the live cluster, by hand or by themselves when the cluster changes.
  */
 export class LabsFeature implements Feature {
-  private controller: LabController | undefined;
-  private labs: Lab[] = [];
-  private problems: LabProblem[] = [];
+  private labs: LabSession | undefined;
   private root = '';
   private panel: vscode.WebviewPanel | undefined;
   private shown: { labId: string; stepId: string } | undefined;
-  private lastResult = new Map<string, CheckResult>();
   /** Made on the first render of a step: markdown-it is loaded then, not at activation (bench/README.md). */
   private mdInstance: MarkdownIt | undefined;
   private get md(): MarkdownIt {
@@ -37,110 +35,88 @@ export class LabsFeature implements Feature {
     const tree = new PresentedTreeProvider(ViewId.labs);
     const view = vscode.window.createTreeView(ViewId.labs, { treeDataProvider: tree, showCollapseAll: true });
     const render = () => {
-      const c = this.controller;
+      const l = this.labs;
+      const c = l?.controller;
       tree.setRoots(
-        c && sessionContext.current.kind === 'signedIn'
-          ? buildLabNodes({ labs: this.labs, problems: this.problems, status: (id) => c.status(id), progress: (id) => c.progress(id), openStepCommand: CommandId.openLabStep })
+        l && c && sessionContext.current.kind === 'signedIn'
+          ? buildLabNodes({ labs: l.labs, problems: l.problems, status: (id) => c.status(id), progress: (id) => c.progress(id), openStepCommand: CommandId.openLabStep })
           : [],
       );
       if (this.shown) this.renderPanel();
     };
 
+    let setups = 0;
     const setup = async () => {
-      this.controller = undefined;
+      const mine = ++setups;
+      this.labs?.dispose();
+      this.labs = undefined;
       if (sessionContext.current.kind !== 'signedIn') return render();
       const session = await this.services.session.store.getSession();
-      if (!session) return render();
+      if (!session || mine !== setups) return render();
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-      this.root = folder && fs.existsSync(path.join(folder, 'labs')) ? folder : context.extensionPath;
-      const loaded = await loadLabs({ dir: path.join(this.root, 'labs'), workspaceRoot: this.root });
-      this.labs = loaded.labs;
-      this.problems = loaded.problems;
+      const root = folder && fs.existsSync(path.join(folder, 'labs')) ? folder : context.extensionPath;
+      const loaded = await loadLabs({ dir: path.join(root, 'labs'), workspaceRoot: root });
+      if (mine !== setups) return;
+      this.root = root;
       for (const p of loaded.problems) log.warn(`Lab file problem: ${p.file}${p.step ? ` (step ${p.step})` : ''}: ${p.message}`);
       const key = `openKitchen.labs/${session.apiUrl}/${session.workshop.name}/${session.attendee.email}`;
       const saved = parseLabControllerState(context.globalState.get(key));
       if (saved.error) log.warn(saved.error);
-      const controller = new LabController({
-        labs: this.labs,
+      const labs = new LabSession({
+        labs: loaded.labs,
+        problems: loaded.problems,
         state: saved.state,
-        reader: () =>
-          cluster.state === 'connected' && cluster.nomadAddr && cluster.consulAddr
-            ? createHttpClusterReader({ nomad: { baseUrl: cluster.nomadAddr }, consul: { baseUrl: cluster.consulAddr }, workspaceRoot: this.root })
-            : undefined,
+        // Checks read the cluster through the one cluster session: its tunnel, token and log.
+        reader: () => (cluster.state === 'connected' ? cluster.session?.labReader(this.root) : undefined),
+        connected: () => cluster.state === 'connected',
+        onDidChangeCluster: anyOf(cluster.onDidChangeCluster, cluster.onDidChange),
         save: async (state: LabControllerState) => {
           await context.globalState.update(key, state);
         },
         report: async (report) => {
           await this.services.session.call((client) => client.reportProgress(report));
         },
+        log,
       });
-      controller.onDidChange(() => render());
-      this.controller = controller;
-      void controller.flush();
+      labs.onDidChange(() => render());
+      this.labs = labs;
       render();
-    };
-
-    // Auto-check: the current step of labs in progress, when the cluster changes (debounced).
-    let autoTimer: NodeJS.Timeout | undefined;
-    let modelSub: { dispose(): void } | undefined;
-    const autoCheck = () => {
-      if (autoTimer) clearTimeout(autoTimer);
-      autoTimer = setTimeout(() => {
-        autoTimer = undefined;
-        const c = this.controller;
-        if (!c || cluster.state !== 'connected') return;
-        for (const lab of this.labs) {
-          if (c.status(lab.id) !== 'in-progress') continue;
-          // The step being checked, before a pass moves the lab on to the next one.
-          const checked = c.current(lab.id)?.step.id;
-          void c.check(lab.id).then(
-            (result) => {
-              if (result.ok) log.info(`Lab "${lab.title}": step passed by itself (${result.summary})`);
-              if (checked) this.lastResult.set(`${lab.id}/${checked}`, result);
-              this.renderPanel();
-            },
-            (err: Error) => log.debug(`auto-check of ${lab.id}: ${err.message}`),
-          );
-        }
-      }, 1500);
-    };
-    const followModel = () => {
-      modelSub?.dispose();
-      modelSub = cluster.model?.onDidChange(() => autoCheck());
-      if (cluster.state === 'connected') autoCheck();
     };
 
     context.subscriptions.push(
       tree,
       view,
       sessionContext.onDidChange(() => void setup()),
-      cluster.onDidChange(followModel),
-      { dispose: () => (modelSub?.dispose(), autoTimer && clearTimeout(autoTimer), this.panel?.dispose()) },
-      commands.register(CommandId.startLab, (labId?: string) => this.startLab(labId)),
+      { dispose: () => (this.labs?.dispose(), this.panel?.dispose()) },
+      commands.register(CommandId.startLab, (arg?: unknown) => this.startLab(labIdOf(arg))),
       commands.register(CommandId.openLabStep, (labId: string, stepId: string) => this.openStep(labId, stepId)),
-      commands.register(CommandId.checkStep, (labId?: string) => this.checkStep(labId)),
-      commands.register(CommandId.showHint, (labId?: string) => this.showHint(labId)),
-      commands.register(CommandId.showSolution, (labId?: string) => this.showSolution(labId)),
-      commands.register(CommandId.nextStep, (labId?: string) => this.nextStep(labId)),
-      commands.register(CommandId.resetLab, (labId?: string) => this.resetLab(labId)),
+      commands.register(CommandId.checkStep, (arg?: unknown) => this.checkStep(labIdOf(arg))),
+      commands.register(CommandId.showHint, (arg?: unknown) => this.showHint(labIdOf(arg))),
+      commands.register(CommandId.showSolution, (arg?: unknown) => this.showSolution(labIdOf(arg))),
+      commands.register(CommandId.nextStep, (arg?: unknown) => this.nextStep(labIdOf(arg))),
+      commands.register(CommandId.resetLab, (arg?: unknown) => this.resetLab(labIdOf(arg))),
       ...labClusterCommands(this.services),
     );
     void setup();
   }
 
-  private requireController(): LabController {
-    if (!this.controller) throw new Error('Sign in first: the labs follow your own progress.');
-    return this.controller;
+  private requireLabs(): LabSession {
+    if (!this.labs) throw new Error('Sign in first: the labs follow your own progress.');
+    return this.labs;
   }
 
   /** The lab a command is about: the one given, the one on show, the one in progress, or asked. */
   private async pickLab(labId: string | undefined, purpose: string, filter: (id: string) => boolean = () => true): Promise<string> {
-    const c = this.requireController();
-    if (typeof labId === 'string') return labId;
+    const l = this.requireLabs();
+    const c = l.controller;
+    if (labId !== undefined) {
+      c.lab(labId); // an unknown lab is an error, not a silent pick of another one
+      return labId;
+    }
     if (this.shown && filter(this.shown.labId)) return this.shown.labId;
-    const active = this.labs.filter((l) => c.status(l.id) === 'in-progress' && filter(l.id));
+    const active = l.labs.filter((x) => c.status(x.id) === 'in-progress' && filter(x.id));
     if (active.length === 1) return active[0]!.id;
-    const candidates = this.labs.filter((l) => filter(l.id));
+    const candidates = l.labs.filter((x) => filter(x.id));
     const pick = await vscode.window.showQuickPick(
       candidates.map((l) => ({ label: l.title, description: `${c.status(l.id)} · ${l.duration} min${l.optional ? ' · optional' : ''}`, id: l.id })),
       { title: purpose, placeHolder: candidates.length ? 'Which lab?' : 'No lab fits' },
@@ -150,7 +126,7 @@ export class LabsFeature implements Feature {
   }
 
   private async startLab(labId?: string): Promise<void> {
-    const c = this.requireController();
+    const c = this.requireLabs().controller;
     const id = await this.pickLab(labId, 'Start Lab', (l) => c.status(l) !== 'locked');
     const view = (await c.start(id)) ?? c.current(id);
     if (view) this.openStep(id, view.step.id);
@@ -175,15 +151,14 @@ export class LabsFeature implements Feature {
   }
 
   private async checkStep(labId?: string): Promise<CheckResult> {
-    const c = this.requireController();
+    const labs = this.requireLabs();
+    const c = labs.controller;
     const id = await this.pickLab(labId, 'Check Step', (l) => c.status(l) === 'in-progress');
-    const step = c.current(id)?.step;
-    const result = await c.check(id);
-    if (step) this.lastResult.set(`${id}/${step.id}`, result);
+    const { step, result } = await labs.check(id);
     this.renderPanel();
     if (result.ok) {
       const next = c.current(id);
-      const choice = await vscode.window.showInformationMessage(`✓ ${step?.title ?? 'Step'}: ${result.summary}`, ...(next ? ['Next Step'] : []));
+      const choice = await vscode.window.showInformationMessage(`✓ ${step.title}: ${result.summary}`, ...(next ? ['Next Step'] : []));
       if (choice === 'Next Step') await this.nextStep(id);
     } else {
       void vscode.window.showWarningMessage(`Not yet: ${result.summary}${result.details.length ? ` — ${result.details.slice(0, 2).join('; ')}` : ''}`);
@@ -192,7 +167,7 @@ export class LabsFeature implements Feature {
   }
 
   private async showHint(labId?: string): Promise<void> {
-    const c = this.requireController();
+    const c = this.requireLabs().controller;
     const id = await this.pickLab(labId, 'Show Hint', (l) => c.status(l) === 'in-progress');
     const step = this.shown?.labId === id ? this.shown.stepId : c.current(id)?.step.id;
     if (!step) throw new Error('This lab has no step in progress.');
@@ -201,7 +176,7 @@ export class LabsFeature implements Feature {
   }
 
   private async showSolution(labId?: string): Promise<void> {
-    const c = this.requireController();
+    const c = this.requireLabs().controller;
     const id = await this.pickLab(labId, 'Show Solution', (l) => c.status(l) === 'in-progress');
     const step = this.shown?.labId === id ? this.shown.stepId : c.current(id)?.step.id;
     if (!step) throw new Error('This lab has no step in progress.');
@@ -212,7 +187,7 @@ export class LabsFeature implements Feature {
   }
 
   private async nextStep(labId?: string): Promise<void> {
-    const c = this.requireController();
+    const c = this.requireLabs().controller;
     const id = await this.pickLab(labId, 'Next Step');
     const cur = c.current(id);
     if (!cur) {
@@ -223,7 +198,7 @@ export class LabsFeature implements Feature {
   }
 
   private async resetLab(labId?: string): Promise<void> {
-    const c = this.requireController();
+    const c = this.requireLabs().controller;
     const id = await this.pickLab(labId, 'Reset Lab');
     const ok = await vscode.window.showWarningMessage(`Reset "${c.lab(id).title}"?`, { modal: true, detail: 'Its steps go back to the start. The cluster is left as it is.' }, 'Reset Lab');
     if (ok !== 'Reset Lab') throw new UserCancelledError();
@@ -231,7 +206,8 @@ export class LabsFeature implements Feature {
   }
 
   private renderPanel(): void {
-    const c = this.controller;
+    const l = this.labs;
+    const c = l?.controller;
     const panel = this.panel;
     if (!c || !panel || !this.shown) return;
     const lab = c.lab(this.shown.labId);
@@ -240,7 +216,7 @@ export class LabsFeature implements Feature {
     const index = lab.steps.indexOf(step);
     const sp = c.progress(lab.id).steps[step.id];
     const status = sp?.status ?? 'locked';
-    const result = this.lastResult.get(`${lab.id}/${step.id}`);
+    const result = l!.lastResult(lab.id, step.id);
     panel.title = `${lab.title} · ${index + 1}/${lab.steps.length}`;
     const nonce = Buffer.from(String(Math.random())).toString('base64').replace(/[^A-Za-z0-9]/g, '');
     const body = this.markdown(step.instructions, step.links);
@@ -289,4 +265,16 @@ for (const b of document.querySelectorAll('button[data-command]')) b.addEventLis
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * The lab a lab command is about, from what it was given: a lab id (palette, walkthrough, the
+ * step panel), or the row it was run on (a lab row, or a step row of that lab). Anything else
+ * is no lab, and the command asks which.
+ */
+export function labIdOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  const id = (arg as { id?: unknown } | undefined)?.id;
+  const m = typeof id === 'string' ? /^lab\/([^/]+)/.exec(id) : null;
+  return m ? m[1] : undefined;
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { checkApiUrl } from '../../attendee';
+import { checkApiUrl } from '../../organizerClient';
 import type { Workshop } from '../../contract';
 import { checkOrganizerToken, listWorkshops } from '../../organizerView';
 import { UserCancelledError } from '../commands/runCommand';

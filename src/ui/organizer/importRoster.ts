@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseRosterCsv } from '../../organizer/client';
-import { buildImportReport, type ImportReport } from '../../organizerView';
+import { buildImportReport, parseRosterCsv, type ImportReport } from '../../organizerClient';
+import { formatImportMessage } from '../../organizerView';
 import { UserCancelledError } from '../commands/runCommand';
 import type { Services } from '../services';
 import type { OrganizerSession } from './organizerSession';
@@ -30,11 +30,12 @@ export function importRosterCommand(services: Services, organizer: OrganizerSess
     const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
     const parsed = parseRosterCsv(text);
     const response = parsed.rows.length ? await client.importAttendees(connection.workshop, parsed.rows.map((r) => r.input)) : null;
-    const report = buildImportReport(path.basename(uri.path), parsed, response);
-    services.log.info(`Import Roster (${uri.toString(true)}): ${report.message}${report.detail ? `\n${report.detail}` : ''}`);
-    if (report.imported) void model.reload();
-    if (report.bad.length) await vscode.window.showWarningMessage(report.message, { modal: true, detail: report.detail });
-    else void vscode.window.showInformationMessage(report.message);
+    const report = buildImportReport(parsed, response);
+    const shown = formatImportMessage(path.basename(uri.path), report);
+    services.log.info(`Import Roster (${uri.toString(true)}): ${shown.message}${shown.detail ? `\n${shown.detail}` : ''}`);
+    if (report.imported.length) void model.reload();
+    if (report.rejected.length) await vscode.window.showWarningMessage(shown.message, { modal: true, detail: shown.detail });
+    else void vscode.window.showInformationMessage(shown.message);
     return report;
   };
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Workshop } from '../../contract';
-import { OrganizerClient } from '../../organizer/client';
+import { OrganizerApi } from '../../organizerClient';
 import {
   forgetOrganizerConnection,
   listWorkshops,
@@ -16,7 +16,7 @@ import type { Keychain } from '../keychain';
 export interface ActiveOrganizer {
   connection: OrganizerConnection;
   workshop: Workshop;
-  client: OrganizerClient;
+  client: OrganizerApi;
   model: OrganizerModel;
 }
 
@@ -89,7 +89,7 @@ export class OrganizerSession implements vscode.Disposable {
     this.active?.model.dispose();
     this.active = undefined;
     if (connection && workshop) {
-      const client = new OrganizerClient(connection.apiUrl, connection.token);
+      const client = new OrganizerApi({ apiUrl: connection.apiUrl, token: connection.token, log: this.log });
       const model = new OrganizerModel({
         api: client,
         workshop: connection.workshop,

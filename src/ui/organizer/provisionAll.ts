@@ -1,18 +1,18 @@
 import * as vscode from 'vscode';
-import { formatPreflight, formatProvisionOutcome, formatProvisionProgress, provisioningSettled, type StackCounts } from '../../organizerView';
+import { followRun, type StackRun } from '../../organizerClient';
+import { countStacks, formatPreflight, formatProvisionOutcome, formatRunProgress } from '../../organizerView';
 import { UserCancelledError } from '../commands/runCommand';
 import type { Services } from '../services';
 import type { OrganizerSession } from './organizerSession';
-import { waitForStacks } from './waitForStacks';
 
 /**
  * Open Kitchen: Provision All Stacks. Shows the pre-flight numbers (what will be created, the
  * quotas) in a modal; on confirmation queues every stack that is not ready and follows the run in
- * a cancellable progress notification whose counts come from the workshop's event stream.
- * Cancelling unqueues what has not started and aborts running builds.
+ * a cancellable progress notification, with the same run rule as the CLI's `--wait`
+ * (src/organizerClient/runs.ts). Cancelling unqueues what has not started and aborts running builds.
  */
 export function provisionAllCommand(services: Services, organizer: OrganizerSession) {
-  return async (): Promise<{ counts: StackCounts; cancelled: boolean } | undefined> => {
+  return async (): Promise<{ run: StackRun; cancelled: boolean } | undefined> => {
     const { client, model, connection } = organizer.require();
     const ws = connection.workshop;
     const preflight = await vscode.window.withProgress(
@@ -30,30 +30,42 @@ export function provisionAllCommand(services: Services, organizer: OrganizerSess
     const choice = await vscode.window.showInformationMessage(shown.message, { modal: true, detail: shown.detail }, go);
     if (choice !== go) throw new UserCancelledError();
 
-    model.applyStacks((await client.provisionStacks(ws)).stacks);
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Provisioning "${ws}"`, cancellable: true },
       async (progress, token) => {
         let shownDone = 0;
-        const result = await waitForStacks(
-          model,
-          provisioningSettled,
-          (c) => {
-            // The bar fills with stacks that are finished, ready or failed.
-            const done = c.total ? Math.round(((c.ready + c.failed) / c.total) * 100) : 100;
-            progress.report({ message: formatProvisionProgress(c), increment: Math.max(0, done - shownDone) });
-            shownDone = Math.max(done, shownDone);
-          },
-          token,
-        );
-        if (result.cancelled) {
-          progress.report({ message: 'Cancelling…' });
-          model.applyStacks((await client.cancelStacks(ws)).stacks);
+        const stop = new AbortController();
+        const onCancel = token.onCancellationRequested(() => stop.abort());
+        try {
+          const { run, stopped } = await followRun({
+            kind: 'provision',
+            feed: model.onStack,
+            request: async () => {
+              const { stacks } = await client.provisionStacks(ws);
+              model.applyStacks(stacks);
+              return stacks;
+            },
+            signal: stop.signal,
+            onChange: (r) => {
+              // The bar fills with the stacks that are done, ready or failed.
+              const view = r.view();
+              const done = view.total ? Math.round((view.done / view.total) * 100) : 100;
+              progress.report({ message: formatRunProgress(r), increment: Math.max(0, done - shownDone) });
+              shownDone = Math.max(done, shownDone);
+            },
+          });
+          if (stopped) {
+            progress.report({ message: 'Cancelling…' });
+            model.applyStacks((await client.cancelStacks(ws)).stacks);
+          }
+          return { run, cancelled: stopped };
+        } finally {
+          onCancel.dispose();
         }
-        return result;
       },
     );
-    const outcome = formatProvisionOutcome(result.counts, result.cancelled);
+    const room = model.snapshot.state === 'loaded' ? countStacks(model.snapshot.attendees) : undefined;
+    const outcome = formatProvisionOutcome(result.run, result.cancelled, room);
     services.log.info(`Provision all (${ws}): ${outcome.message}`);
     if (outcome.level === 'info') void vscode.window.showInformationMessage(outcome.message);
     else void vscode.window.showWarningMessage(outcome.message);

@@ -36,3 +36,11 @@ export function nextEvent<T>(event: Event<T>, matches: (e: T) => boolean = () =>
     });
   });
 }
+
+/** One event that fires when any of `events` fires (its value dropped): for listeners that only re-read. */
+export function anyOf(...events: Event<unknown>[]): Event<void> {
+  return (listener) => {
+    const subs = events.map((e) => e(() => listener()));
+    return { dispose: () => subs.forEach((s) => s.dispose()) };
+  };
+}

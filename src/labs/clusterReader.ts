@@ -1,13 +1,11 @@
 /**
- * ClusterReader over the live Nomad and Consul HTTP APIs. Reuses the cluster clients of
- * src/cluster (node-fetch, tunnel agent, token, runtime validation); the Consul KV read,
- * which those clients do not offer, goes through node-fetch here with the same agent and token.
+ * The labs' ClusterReader over the attendee's Nomad and Consul clients, the same ones the
+ * cluster views use (the tunnel's agent, the stack's ACL tokens, the size cap, the time limit,
+ * one log line per request): a check sees exactly what the rest of the extension sees.
  */
 import { promises as fs } from 'node:fs';
-import type * as http from 'node:http';
 import * as path from 'node:path';
-import fetch, { type RequestInit } from 'node-fetch';
-import { ClusterHttpError, ConsulClient, NomadClient } from '../cluster';
+import { ClusterHttpError, type ConsulClient, type NomadClient } from '../cluster';
 import {
   allocationFromNomad,
   jobFromNomad,
@@ -18,15 +16,9 @@ import {
   type LabServiceInstance,
 } from './reader';
 
-export interface ServiceEndpoint {
-  baseUrl: string;
-  agent?: http.Agent;
-  token?: string;
-}
-
-export interface HttpClusterReaderOptions {
-  nomad: ServiceEndpoint;
-  consul: ServiceEndpoint;
+export interface ClusterReaderOptions {
+  nomad: NomadClient;
+  consul: ConsulClient;
   /** Folder the lab paths (jobs/…) are relative to. */
   workspaceRoot: string;
 }
@@ -48,10 +40,8 @@ export async function readWorkspaceText(root: string, rel: string): Promise<stri
   }
 }
 
-export function createHttpClusterReader(opts: HttpClusterReaderOptions): ClusterReader {
-  const nomad = new NomadClient({ ...opts.nomad, namespace: 'default' });
-  const consul = new ConsulClient(opts.consul);
-  const consulBase = opts.consul.baseUrl.replace(/\/+$/, '');
+export function createClusterReader(opts: ClusterReaderOptions): ClusterReader {
+  const { nomad, consul } = opts;
 
   return {
     async getJob(id) {
@@ -92,21 +82,8 @@ export function createHttpClusterReader(opts: HttpClusterReaderOptions): Cluster
         }),
       );
     },
-    async kvGet(key) {
-      const headers: Record<string, string> = {};
-      if (opts.consul.token) headers['X-Consul-Token'] = opts.consul.token;
-      const init: RequestInit = { headers, agent: opts.consul.agent };
-      const url = `${consulBase}/v1/kv/${key.split('/').map(encodeURIComponent).join('/')}?raw`;
-      let res;
-      try {
-        res = await fetch(url, init);
-      } catch (err) {
-        throw new Error(`Consul GET /v1/kv/${key}: Consul cannot be reached (${(err as Error).message})`);
-      }
-      if (res.status === 404) return undefined;
-      const body = await res.text();
-      if (!res.ok) throw new Error(`Consul GET /v1/kv/${key}: ${res.status} ${body.trim() || '(empty body)'}`);
-      return body;
+    kvGet(key) {
+      return consul.kvGet(key);
     },
     readWorkspaceFile(rel) {
       return readWorkspaceText(opts.workspaceRoot, rel);
