@@ -27,15 +27,13 @@ const common = {
 
 /**
  * Packages the extension needs only after activation: ssh2 when it connects, yaml when labs
- * load, markdown-it when a lab step is shown, csv-parse when an organizer imports a roster,
- * node-fetch (with Node's http, https, tls, zlib and stream modules, and its probe for the
- * optional `encoding` package) on the first request.
+ * load, markdown-it when a lab step is shown, csv-parse when an organizer imports a roster.
  * Each is bundled on its own into dist/vendor/ and
  * the extension bundle gets a stand-in that require()s it on first use (a property read, a
  * call or `new`), so activation neither compiles nor evaluates them (bench/README.md,
  * activation). Stand-ins never load the package for esbuild's own interop probe (`__esModule`).
  */
-const lazyPackages = ['ssh2', 'yaml', 'markdown-it', 'csv-parse/sync', 'node-fetch'];
+const lazyPackages = ['ssh2', 'yaml', 'markdown-it', 'csv-parse/sync'];
 
 /** dist/vendor/<this>.js for a package (flat: `csv-parse/sync` → `csv-parse-sync`). */
 const vendorFile = (pkg) => pkg.replace(/\//g, '-');
@@ -83,24 +81,11 @@ const vendorEntryPlugin = {
 };
 
 /**
- * node-fetch 2 requires whatwg-url only as a fallback for hosts without a global URL
- * (`Url.URL || whatwgUrl.URL`); Node always has one. The fallback pulls tr46's 265 KB Unicode
- * table into the bundle, so give it Node's own URL instead.
- */
-export const whatwgUrlPlugin = {
-  name: 'whatwg-url-is-node-url',
-  setup(build) {
-    build.onResolve({ filter: /^whatwg-url$/ }, () => ({ path: 'whatwg-url', namespace: 'node-url' }));
-    build.onLoad({ filter: /.*/, namespace: 'node-url' }, () => ({ contents: `module.exports = { URL: require('url').URL };`, loader: 'js' }));
-  },
-};
-
-/**
  * What VS Code loads is minified whatever the mode: load time is compile time, and compile
  * time grows with the bytes (bench/README.md). Error classes name themselves explicitly
  * (`readonly name = 'TunnelError'`), so mangled class names change no message.
  */
-const extensionCommon = { ...common, minify: true, external: ['vscode', ...nativeOptional], plugins: [whatwgUrlPlugin] };
+const extensionCommon = { ...common, minify: true, external: ['vscode', ...nativeOptional], plugins: [] };
 
 const builds = [
   // The extension: vscode is provided by the host.

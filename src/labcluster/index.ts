@@ -6,15 +6,16 @@ import type { AddressInfo } from 'node:net';
 import { AllocFs } from './allocfs';
 import { consulSystemJob } from './bootstrap';
 import { consulError, LabConsul } from './consul';
+import { faultGate, noFaults, type Faults } from './faults';
 import { makeCtx, type Ctx } from './http';
 import { LabNomad } from './nomad';
-import { createNomadHandler, faultGate, noFaults, nomadError, type Faults } from './nomadHttp';
+import { createNomadHandler, nomadError } from './nomad/agent/http';
 import { defaultTopology, type LabTopology } from './topology';
 
 export type { LabTopology } from './topology';
 export { LabNomad } from './nomad';
 export { LabConsul } from './consul';
-export type { Faults } from './nomadHttp';
+export type { Faults } from './faults';
 
 export interface LabClusterOptions {
   host?: string;

@@ -2,8 +2,11 @@
 // defaults Nomad fills in, Nomad-worded validation, and the Docker image catalogue the lab
 // cluster's docker driver model resolves images against.
 export * from './types';
-export { parseJobHCL, JobParseError, parseGoDuration } from './parse';
-export type { ParseJobOptions, JobDiagnostic } from './parse';
+export { parseJobHCL } from './parse';
+export type { ParseJobOptions } from './parse';
+export { JobParseError } from './diagnostics';
+export type { JobDiagnostic } from './diagnostics';
+export { parseGoDuration } from './decode';
 export { canonicalizeJob, defaultRestartPolicy, defaultReschedulePolicy, defaultUpdateStrategy } from './canonicalize';
 export type { CanonicalizeOptions } from './canonicalize';
 export { validateJob, formatMultiError, formatWarnings, goDuration } from './validate';
