@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { AttendeeSession, EnvironmentWatcher, SessionStore } from './attendee';
 import { ClusterConnection } from './clusterSession';
 import { anyOf } from './common/events';
+import { RefreshManager } from './views';
 import { SessionContext } from './ui/auth/sessionContext';
 import { AllocationsFeature } from './ui/allocations/allocationsFeature';
 import { AuthFeature } from './ui/auth/authFeature';
@@ -44,7 +45,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
     log,
   });
-  context.subscriptions.push(cluster);
+  const refresh = new RefreshManager();
+  context.subscriptions.push(cluster, refresh);
   const services: Services = {
     log,
     commands: new CommandRunner(log),
@@ -53,6 +55,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     watcher,
     sshFilesDir: defaultSshFilesDir(),
     cluster,
+    refresh,
   };
 
   for (const feature of [

@@ -5,6 +5,5 @@ export * from './secretStore';
 export * from './sessionStore';
 export * from './environmentWatcher';
 export * from './attendeeSession';
-export * from './environmentPresentation';
 export * from './sshCommand';
 export * from './sshFiles';

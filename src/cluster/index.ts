@@ -11,30 +11,11 @@ export { NomadClient } from './nomad';
 export type { LogStreamOptions, NamespaceOption, NomadClientOptions, NomadEventBatch, NomadEventTopic } from './nomad';
 export { ConsulClient, consulMemberStatus } from './consul';
 export type { ConsulClientOptions } from './consul';
-export { ClusterModel, emptyCounts, jobKeyOf, toAllocationInfo } from './model';
-export type {
-  AllocationCounts,
-  AllocationInfo,
-  ClusterChange,
-  ClusterModelOptions,
-  ClusterSection,
-  ClusterSnapshot,
-  ConnectionSource,
-  ConnectionStatus,
-  ConsulMemberInfo,
-  ConsulServiceInfo,
-  ConsulStatus,
-  DatacenterGroup,
-  IdChanges,
-  JobInfo,
-  NodeInfo,
-  SectionStatus,
-  ServerInfo,
-  TaskEventInfo,
-  TaskGroupInfo,
-  TaskSummary,
-  ZoneGroup,
-} from './model';
+export { ClusterModel } from './model';
+export type { ClusterModelOptions } from './model';
+export { ClusterStore, compareNames, emptyCounts, jobKeyOf, toAllocationInfo } from './store';
+export type { ClusterStoreOptions } from './store';
+export type * from './types';
 export { ClusterError, ClusterHttpError, ResponseShapeError, formatFieldPath } from './errors';
 export type { ClusterErrorKind, ClusterService, ShapeProblem } from './errors';
 export type { ApiClientOptions, BlockingOptions, QueryResult } from './http';

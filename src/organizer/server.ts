@@ -23,7 +23,7 @@ import {
   type SendInvitesResponse,
   type WorkshopEvent,
 } from '../contract';
-import { forbidden, HttpError, parseBody, unauthorized } from './errors';
+import { forbidden, ApiFailure, parseBody, unauthorized } from './errors';
 import type { Mailer } from './mail';
 import { SignInLimiter, type SignInLimitOptions } from './signinlimit';
 import type { StackChange, StackService } from './stacks';
@@ -77,7 +77,7 @@ function attendeeIdsQuery(query: unknown): string[] | undefined {
   const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   const ids = [...list(q.attendeeIds).flatMap((v) => v.split(',')), ...list(q.attendee)].map((v) => v.trim()).filter(Boolean);
   if (!ids.length) {
-    throw new HttpError(400, 'bad_request', 'attendeeIds is empty; give attendee ids separated by commas, or leave it out for every stack.');
+    throw new ApiFailure('bad_request', 'attendeeIds is empty; give attendee ids separated by commas, or leave it out for every stack.');
   }
   return ids;
 }
@@ -106,14 +106,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof HttpError) {
+    if (err instanceof ApiFailure) {
       if (err.statusCode === 401) void reply.header('WWW-Authenticate', 'Bearer');
       return reply.status(err.statusCode).send(err.toBody());
     }
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 500) {
       req.log.error({ err }, 'request failed');
-      return reply.status(500).send(new HttpError(500, 'internal', 'Internal error; the organizer log has details.').toBody());
+      return reply.status(500).send(new ApiFailure('internal', 'Internal error; the organizer log has details.').toBody());
     }
     // Fastify's own client errors (body parsing, content type, size).
     let message = err.message;
@@ -124,12 +124,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       message = `Unsupported Content-Type "${req.headers['content-type'] ?? ''}"; send application/json.`;
     }
-    const code = status === 404 ? 'not_found' : status === 429 ? 'rate_limited' : 'bad_request';
-    return reply.status(status).send(new HttpError(status, code, message).toBody());
+    const code = status === 404 ? ('not_found' as const) : status === 429 ? ('rate_limited' as const) : ('bad_request' as const);
+    return reply.status(status).send(new ApiFailure(code, message).toBody());
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const e = new HttpError(404, 'not_found', `No route ${req.method} ${req.url.split('?')[0]}.`);
+    const e = new ApiFailure('not_found', `No route ${req.method} ${req.url.split('?')[0]}.`);
     return reply.status(404).send(e.toBody());
   });
 
@@ -148,7 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) =>
-      new HttpError(429, 'rate_limited', `Too many sign-in attempts; try again in ${ctx.after}.`),
+      new ApiFailure('rate_limited', `Too many sign-in attempts; try again in ${ctx.after}.`),
   });
   const signInLimiter = new SignInLimiter(opts.signInFailureLimit, opts.now);
 
@@ -184,7 +184,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       if (wait) {
         const seconds = Math.ceil(wait / 1000);
         void reply.header('Retry-After', String(seconds));
-        throw new HttpError(429, 'rate_limited', `Too many failed sign-in attempts; try again in ${formatSeconds(seconds)}.`);
+        throw new ApiFailure('rate_limited', `Too many failed sign-in attempts; try again in ${formatSeconds(seconds)}.`);
       }
       try {
         const body = parseBody(RedeemRequest, req.body);
@@ -195,7 +195,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         // Only what guessing looks like counts against the address: an unknown invite (401) or a
         // malformed body (422). A real invite used twice or expired (410) is an attendee, and a
         // room behind one NAT shares the address: ten of those must not lock everyone out.
-        if (err instanceof HttpError && (err.statusCode === 401 || err.statusCode === 422)) signInLimiter.recordFailure(req.ip);
+        if (err instanceof ApiFailure && (err.statusCode === 401 || err.statusCode === 422)) signInLimiter.recordFailure(req.ip);
         throw err;
       }
     },

@@ -22,7 +22,7 @@ import {
 } from '../contract';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db';
-import { conflict, HttpError, notFound, unauthorized, zodDetails } from './errors';
+import { conflict, ApiFailure, notFound, unauthorized, zodDetails } from './errors';
 import type { ProvisionedStack, StackKeys, StackTopology } from './providers/types';
 import { hashesEqual, hashToken, newId, newToken, SecretBox, SecretKeyError } from './secrets';
 
@@ -201,23 +201,19 @@ export class Store {
         | { id: string; attendee_id: string; expires_at: string; redeemed_at: string | null; revoked_at: string | null }
         | undefined;
       if (!invite) {
-        throw new HttpError(401, 'invite_invalid', 'This invite link is not valid; check that you copied the whole link.');
+        throw new ApiFailure('invite_invalid', 'This invite link is not valid; check that you copied the whole link.');
       }
       if (invite.redeemed_at) {
-        throw new HttpError(
-          410,
-          'invite_used',
+        throw new ApiFailure('invite_used',
           `This invite was already used at ${invite.redeemed_at}; each invite signs in once. Ask the organizer for a new one.`,
         );
       }
       if (invite.revoked_at) {
-        throw new HttpError(410, 'invite_expired', 'This invite was replaced by a newer one; use the latest invite link.');
+        throw new ApiFailure('invite_expired', 'This invite was replaced by a newer one; use the latest invite link.');
       }
       const now = this.iso();
       if (invite.expires_at <= now) {
-        throw new HttpError(
-          410,
-          'invite_expired',
+        throw new ApiFailure('invite_expired',
           `This invite expired at ${invite.expires_at}; ask the organizer for a new one.`,
         );
       }
@@ -302,9 +298,7 @@ export class Store {
     const envelope = ImportEnvelope.safeParse(body);
     if (!envelope.success) {
       const details = zodDetails(envelope.error);
-      throw new HttpError(
-        422,
-        'validation_failed',
+      throw new ApiFailure('validation_failed',
         `Invalid request body: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
         details,
       );

@@ -1,4 +1,3 @@
-/** The organizer's console, as plain modules: connection, live model, and what the view shows. */
+/** The organizer's console, as plain modules: the connection and the live model of a workshop (its rows and texts: src/views/organizer.ts). */
 export * from './connection';
 export * from './model';
-export * from './presentation';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { LogChannelName } from './ids';
+import { LogChannelName } from '../views/ids';
 
 /**
  * The extension's one log: a LogOutputChannel, so the user picks the level (Developer: Set Log

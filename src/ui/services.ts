@@ -1,6 +1,7 @@
 import type * as vscode from 'vscode';
 import type { AttendeeSession, EnvironmentWatcher } from '../attendee';
 import type { ClusterConnection } from '../clusterSession';
+import type { RefreshManager } from '../views';
 import type { SessionContext } from './auth/sessionContext';
 import type { CommandRunner } from './commands/runCommand';
 
@@ -15,6 +16,8 @@ export interface Services {
   sshFilesDir: string;
   /** The live connection to the cluster (src/clusterSession): the only way to read or change it. */
   cluster: ClusterConnection;
+  /** When views redraw: coalesced, only the visible ones, one clock for ages. */
+  refresh: RefreshManager;
 }
 
 /** A feature registers its views, commands and listeners on the extension context. */

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClusterHttpError, ClusterModel, NomadClient } from '../../src/cluster';
-import { allocationNode, allocationRoots, groupAllocations, jobGroups, jobNode } from '../../src/cluster/presentation';
+import { allocationNode, allocationRoots, groupAllocations, jobGroups, jobNode } from '../../src/views';
 import { formatPlan, isJobFile, jobBlockLine, problemsFromParseError, problemsFromValidation } from '../../src/jobs';
 import { startLabCluster, type LabCluster } from '../../src/labcluster';
 

@@ -18,7 +18,8 @@ import {
   jobNode,
   snapshotSource,
   type AllocationRoots,
-} from '../../src/cluster/presentation';
+  stateRows,
+} from '../../src/views';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 let serial = 0;
@@ -98,7 +99,7 @@ function workshop() {
   return { allocations, jobs, source: snapshotSource(snapshot(jobs, allocations)) };
 }
 
-const jobsOf = (roots: AllocationRoots) => (roots.kind === 'jobs' ? roots.jobs.map((j) => j.key) : roots.nodes.map((n) => n.label));
+const jobsOf = (roots: AllocationRoots) => (roots.kind === 'jobs' ? roots.jobs.map((j) => j.key) : stateRows(roots.state).map((n) => n.label));
 
 describe('Allocations view: the levels the view renders lazily', () => {
   test('jobs at the top, in key order, with type, status and allocation summary', () => {
@@ -129,7 +130,7 @@ describe('Allocations view: the levels the view renders lazily', () => {
     const group = groupNode('default/web', 'web', source.getAllocations('default/web', 'web'));
     assert.equal(group.id, 'job/default/web/group/web');
     assert.equal(group.description, 'task group · 1 running of 3 wanted');
-    assert.equal(group.contextValue, 'alloc:group');
+    assert.equal(group.contextValue, 'group');
     assert.equal(group.collapsed, false);
   });
 
@@ -180,24 +181,25 @@ describe('Allocations view: filters and empty states', () => {
     assert.deepEqual(jobsOf(allocationRoots({ state: 'connected' }, source, { jobKey: 'default/consul' })), ['default/consul']);
     const none = allocationRoots({ state: 'connected' }, source, { jobKey: 'default/web', statuses: ['lost'] });
     assert.equal(none.kind, 'state');
-    const [empty] = none.kind === 'state' ? none.nodes : [];
+    const [empty] = none.kind === 'state' ? stateRows(none.state) : [];
     assert.equal(empty!.label, 'Nothing matches the filter');
-    assert.equal(empty!.contextValue, 'alloc:filtered-empty');
+    assert.equal(empty!.contextValue, 'state:empty');
     assert.equal(empty!.command?.command, 'openKitchen.clearAllocationFilter');
   });
 
   test('honest states: waiting, not connected, failed with Retry, loading, cannot read, no jobs', () => {
-    const labels = (roots: AllocationRoots) => (roots.kind === 'state' ? roots.nodes.map((n) => `${n.contextValue}: ${n.label}`) : []);
-    assert.deepEqual(labels(allocationRoots({ state: 'idle' }, undefined)), ['cluster:idle: Waiting for your stack']);
-    assert.deepEqual(labels(allocationRoots({ state: 'disconnected' }, undefined)), ['cluster:disconnected: Not connected']);
+    const rows = (roots: AllocationRoots) => (roots.kind === 'state' ? stateRows(roots.state) : []);
+    const labels = (roots: AllocationRoots) => rows(roots).map((n) => `${n.contextValue}: ${n.label}`);
+    assert.deepEqual(labels(allocationRoots({ state: 'idle' }, undefined)), ['state:waiting: Waiting for your stack']);
+    assert.deepEqual(labels(allocationRoots({ state: 'disconnected' }, undefined)), ['state:disconnected: Not connected']);
     const failed = allocationRoots({ state: 'failed', error: 'host key mismatch' }, undefined);
-    assert.equal(failed.kind === 'state' && failed.nodes[0]!.action, 'retryConnection');
-    assert.deepEqual(labels(allocationRoots({ state: 'connected' }, snapshotSource(snapshot([], [], { state: 'loading' })))), ['alloc:loading: Loading jobs…']);
+    assert.equal(rows(failed)[0]!.command?.command, 'openKitchen.retryConnection');
+    assert.deepEqual(labels(allocationRoots({ state: 'connected' }, snapshotSource(snapshot([], [], { state: 'loading' })))), ['state:loading: Loading jobs…']);
     const error = allocationRoots({ state: 'connected' }, snapshotSource(snapshot([], [], { state: 'error', error: 'GET /v1/jobs: response field [0].Status: expected string, received number' })));
-    assert.deepEqual(labels(error), ['alloc:error: Cannot read the jobs']);
-    assert.match(error.kind === 'state' ? error.nodes[0]!.description! : '', /\[0\]\.Status/);
+    assert.deepEqual(labels(error), ['state:failed: Cannot read the jobs']);
+    assert.match(rows(error)[0]!.description!, /\[0\]\.Status/);
     const empty = allocationRoots({ state: 'connected' }, snapshotSource(snapshot([], [])));
-    assert.deepEqual(labels(empty), ['alloc:empty: No jobs yet']);
+    assert.deepEqual(labels(empty), ['state:empty: No jobs yet']);
   });
 
   test('data already read stays visible while reconnecting', () => {
@@ -221,7 +223,7 @@ describe('Allocations view: thousands of allocations', () => {
     assert.equal(first.shown[0]!.clientStatus, 'failed', 'failed before complete');
     const more = buildAllocationNodes({ state: 'connected' }, snapshot(jobs, allocations), {}, NOW).find((n) => n.id === 'job/default/batch')!.children![0]!.children!.at(-1)!;
     assert.equal(more.label, `Show ${ALLOCATION_PAGE} more…`);
-    assert.equal(more.contextValue, 'alloc:more');
+    assert.equal(more.contextValue, 'more');
     assert.equal(groupAllocations(source, 'default/batch', 'work', {}, 5000).hidden, 0);
   });
 

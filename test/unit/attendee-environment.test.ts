@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
-  buildEnvironmentNodes,
   buildSshCommand,
   EnvironmentWatcher,
   knownHostsLine,
@@ -16,7 +15,6 @@ import {
   sshFilesExist,
   sshFilesFor,
   writeSshFiles,
-  type EnvNode,
   type EnvironmentSnapshot,
   type PublicEnvironment,
   type StoredSession,
@@ -25,8 +23,13 @@ import {
 import { nextEvent } from '../../src/common/events';
 import type { StackStatus } from '../../src/contract';
 import { SessionExpiredError } from '../../src/organizerClient';
-import { ViewId } from '../../src/ui/ids';
-import { placeholderNodes } from '../../src/ui/views/placeholderNodes';
+import { environmentRoots, stateRows, type ViewNode } from '../../src/views';
+
+/** The Environment view's rows (a state shown as its rows). */
+function buildEnvironmentNodes(...args: Parameters<typeof environmentRoots>): ViewNode[] {
+  const roots = environmentRoots(...args);
+  return Array.isArray(roots) ? roots : stateRows(roots);
+}
 
 const FINGERPRINT = 'SHA256:' + 'b'.repeat(43);
 
@@ -182,7 +185,7 @@ const session: StoredSession = {
   workshop: { id: 'ws_1', name: 'nomad-101', title: 'Nomad 101' },
 };
 
-function find(nodes: EnvNode[], id: string): EnvNode | undefined {
+function find(nodes: ViewNode[], id: string): ViewNode | undefined {
   for (const n of nodes) {
     if (n.id === id) return n;
     const c = find(n.children ?? [], id);
@@ -199,8 +202,8 @@ describe('Environment view nodes', () => {
   test('loading without data: the workshop and a spinning loading node', () => {
     const nodes = buildEnvironmentNodes({ state: 'loading' }, session);
     assert.deepEqual(nodes.map((n) => [n.label, n.description, n.icon?.id, n.contextValue]), [
-      ['Nomad 101', 'ada@example.com', 'account', 'env:workshop'],
-      ['Loading your environment…', undefined, 'loading~spin', 'env:loading'],
+      ['Nomad 101', 'ada@example.com', 'account', 'workshop'],
+      ['Loading your environment…', undefined, 'loading~spin', 'state:loading'],
     ]);
   });
 
@@ -218,10 +221,10 @@ describe('Environment view nodes', () => {
     for (const [status, [label, icon, color]] of Object.entries(expected) as [StackStatus, [string, string, string | undefined]][]) {
       const nodes = buildEnvironmentNodes({ state: 'loaded', environment: env(status, `msg ${status}`), fetchedAt: new Date() }, session);
       const s = find(nodes, 'status')!;
-      assert.deepEqual([s.label, s.icon?.id, s.icon?.color, s.contextValue, s.description], [label, icon, color, `env:status:${status}`, `msg ${status}`], status);
+      assert.deepEqual([s.label, s.icon?.id, s.icon?.color, s.contextValue, s.description], [label, icon, color, `stack:${status}`, `msg ${status}`], status);
     }
     const failed = find(buildEnvironmentNodes({ state: 'loaded', environment: env('failed'), fetchedAt: new Date() }, session), 'status')!;
-    assert.equal(failed.action, 'refresh');
+    assert.equal(failed.command?.command, 'openKitchen.refreshEnvironment');
     assert.match(failed.description!, /failed/);
   });
 
@@ -238,7 +241,7 @@ describe('Environment view nodes', () => {
     assert.deepEqual(nodes.map((n) => n.label), ['Nomad 101', 'Ready', 'Bastion', 'Cluster', 'DNS']);
     const bastion = find(nodes, 'bastion')!;
     assert.equal(bastion.description, 'kitchen@bastion.stack1.example.com:2222');
-    assert.equal(bastion.contextValue, 'env:bastion copyable');
+    assert.equal(bastion.contextValue, 'bastion copyable');
     assert.deepEqual(bastion.children!.map((c) => [c.label, c.description]), [
       ['Address', 'bastion.stack1.example.com:2222'],
       ['User', 'kitchen'],
@@ -251,11 +254,12 @@ describe('Environment view nodes', () => {
     assert.deepEqual(find(nodes, 'cluster.zones')!.children!.map((z) => z.label), ['europe-west1-b', 'europe-west1-c']);
     assert.equal(find(nodes, 'dns.internal')!.description, 'stack1.internal');
     assert.equal(find(nodes, 'dns.external')!.description, 'none');
-    assert.equal(find(nodes, 'dns.external')!.contextValue, 'env:detail', 'nothing to copy');
+    assert.equal(find(nodes, 'dns.external')!.contextValue, 'detail', 'nothing to copy');
+    assert.equal(find(nodes, 'dns.internal')!.contextValue, 'detail copyable');
   });
 
   test('node ids are unique and stable across refreshes', () => {
-    const ids = (nodes: EnvNode[]): string[] => nodes.flatMap((n) => [n.id, ...ids(n.children ?? [])]);
+    const ids = (nodes: ViewNode[]): string[] => nodes.flatMap((n) => [n.id, ...ids(n.children ?? [])]);
     const a = ids(buildEnvironmentNodes({ state: 'loaded', environment: env('ready'), fetchedAt: new Date() }, session));
     const b = ids(buildEnvironmentNodes({ state: 'loading', environment: env('ready') }, session));
     assert.equal(new Set(a).size, a.length);
@@ -265,20 +269,13 @@ describe('Environment view nodes', () => {
   test('an error shows a retry node, above the last environment if there was one', () => {
     const fresh = buildEnvironmentNodes({ state: 'error', message: 'Cannot reach the organizer API' }, session);
     assert.deepEqual(fresh.map((n) => n.label), ['Nomad 101', 'Could not load your environment']);
-    assert.equal(fresh[1].action, 'refresh');
-    assert.match(fresh[1].description!, /Cannot reach.*click to retry/);
+    assert.equal(fresh[1].command?.command, 'openKitchen.refreshEnvironment');
+    assert.equal(fresh[1].description, 'Cannot reach the organizer API');
+    assert.match(fresh[1].tooltip!, /Click to try again/);
     const stale = buildEnvironmentNodes({ state: 'error', message: 'timeout', environment: env('ready') }, session);
     assert.deepEqual(stale.slice(0, 3).map((n) => n.label), ['Nomad 101', 'Could not refresh your environment', 'Ready']);
   });
 
-  test('placeholder views are honest about what is missing', () => {
-    const ready: EnvironmentSnapshot = { state: 'loaded', environment: env('ready'), fetchedAt: new Date() };
-    assert.match(placeholderNodes(ViewId.cluster, ready)[0].label, /Not connected/);
-    assert.match(placeholderNodes(ViewId.allocations, ready)[0].description!, /not connected/);
-    const building: EnvironmentSnapshot = { state: 'loaded', environment: env('provisioning'), fetchedAt: new Date() };
-    assert.deepEqual(placeholderNodes(ViewId.cluster, building).map((n) => [n.label, n.description]), [['Your stack is not ready yet', 'it is provisioning; see the Environment view']]);
-    assert.match(placeholderNodes(ViewId.labs, ready)[0].label, /No labs/);
-  });
 });
 
 describe('SSH command and key files', () => {

@@ -5,9 +5,14 @@
  */
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { EnvNode } from '../../src/attendee/environmentPresentation';
 import { emptyCounts, type AllocationInfo, type ClusterSnapshot, type NodeInfo } from '../../src/cluster';
-import { age, buildAllocationNodes, buildClusterNodes } from '../../src/cluster/presentation';
+import { age, buildAllocationNodes, clusterRoots, stateRows, type ConnectionView, type ViewNode } from '../../src/views';
+
+/** The Cluster view's rows, a state shown as its rows. */
+function buildClusterNodes(connection: ConnectionView, snapshot: ClusterSnapshot | undefined): ViewNode[] {
+  const roots = clusterRoots(connection, snapshot);
+  return Array.isArray(roots) ? roots : stateRows(roots);
+}
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 
@@ -71,7 +76,7 @@ function snapshot(extra: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
   };
 }
 
-function find(nodes: EnvNode[], id: string): EnvNode | undefined {
+function find(nodes: ViewNode[], id: string): ViewNode | undefined {
   for (const n of nodes) {
     if (n.id === id) return n;
     const inner = find(n.children ?? [], id);
@@ -88,7 +93,7 @@ describe('Cluster view nodes', () => {
     const leader = find(nodes, 'server/nomad-server-1.global')!;
     assert.equal(leader.icon?.id, 'star-full');
     assert.match(leader.description!, /^leader/);
-    assert.equal(leader.contextValue, 'cluster:server leader');
+    assert.equal(leader.contextValue, 'server:alive leader');
     assert.equal(find(nodes, 'server/nomad-server-3.global')!.icon?.color, 'testing.iconFailed');
   });
 
@@ -99,11 +104,12 @@ describe('Cluster view nodes', () => {
     assert.deepEqual(dc.children!.map((z) => z.label), ['europe-west1-b', 'europe-west1-c']);
     assert.equal(find(nodes, 'dc/dc1/zone/europe-west1-b')!.description, '1 of 2 ready, 1 down');
     const down = find(nodes, 'node/nomad-client-b-2-id-0000')!;
-    assert.equal(down.contextValue, 'cluster:node:down');
+    assert.equal(down.contextValue, 'node:down');
+    assert.deepEqual(down.target, { kind: 'node', nodeId: 'nomad-client-b-2-id-0000' });
     assert.equal(down.icon?.id, 'error');
     const draining = find(nodes, 'node/nomad-client-c-1-id-0000')!;
     assert.equal(draining.description, 'ineligible · draining · 1 running');
-    assert.equal(draining.contextValue, 'cluster:node:ready ineligible draining');
+    assert.equal(draining.contextValue, 'node:ready ineligible draining');
   });
 
   test('Consul: leader, members by role, services with passing and critical counts', () => {
@@ -113,7 +119,7 @@ describe('Cluster view nodes', () => {
     const web = find(nodes, 'consul/service/web')!;
     assert.equal(web.description, '2 instances · 1 passing, 1 critical');
     assert.equal(web.icon?.id, 'error');
-    assert.equal(web.contextValue, 'cluster:consul-service critical');
+    assert.equal(web.contextValue, 'service:critical');
   });
 
   test('Consul not running says so and how to start it', () => {
@@ -128,7 +134,7 @@ describe('Cluster view nodes', () => {
     assert.equal(buildClusterNodes({ state: 'idle' }, undefined)[0]!.label, 'Waiting for your stack');
     assert.equal(buildClusterNodes({ state: 'connecting' }, undefined)[0]!.label, 'Connecting…');
     const failed = buildClusterNodes({ state: 'failed', error: 'host key mismatch: expected SHA256:a, got SHA256:b\nmore' }, undefined)[0]!;
-    assert.equal(failed.action, 'retryConnection');
+    assert.equal(failed.command?.command, 'openKitchen.retryConnection');
     assert.equal(failed.description, 'host key mismatch: expected SHA256:a, got SHA256:b');
     const stale = buildClusterNodes({ state: 'reconnecting', error: 'connection reset' }, snapshot());
     assert.equal(stale[0]!.label, 'Reconnecting…');
@@ -150,12 +156,14 @@ describe('Allocations view nodes', () => {
     assert.equal(job.label, 'web');
     assert.equal(job.description, 'service · running · 1 running, 1 failed');
     assert.equal(job.contextValue, 'job:running');
+    assert.deepEqual(job.target, { kind: 'job', jobKey: 'default/web' });
     const group = find(nodes, 'job/default/web/group/web')!;
     assert.deepEqual(group.children!.map((a) => a.label), ['aaaa1111 [0]', 'bbbb2222 [0]'], 'running first');
     const running = find(nodes, 'alloc/aaaa1111-0000-0000')!;
     assert.equal(running.description, 'running · nomad-client-b-1 · europe-west1-b · 4m');
     assert.equal(running.icon?.id, 'pass-filled');
     assert.equal(running.contextValue, 'alloc:running');
+    assert.deepEqual(running.target, { kind: 'alloc', allocId: 'aaaa1111-0000-0000' });
     const failed = find(nodes, 'alloc/bbbb2222-0000-0000')!;
     assert.equal(failed.description, 'failed · nomad-client-b-1 · europe-west1-b · 4m · 2 restarts · — Failed to pull `nginx:1.99`: manifest unknown');
     assert.equal(failed.contextValue, 'alloc:failed');
@@ -174,7 +182,7 @@ describe('Allocations view nodes', () => {
     assert.deepEqual(find(failedOnly, 'job/default/web/group/web')!.children!.map((a) => a.label), ['bbbb2222 [0]']);
     const none = buildAllocationNodes({ state: 'connected' }, snapshot(), { jobKey: 'default/nope' }, NOW);
     assert.equal(none[0]!.label, 'Nothing matches the filter');
-    assert.equal(none[0]!.contextValue, 'alloc:filtered-empty');
+    assert.equal(none[0]!.contextValue, 'state:empty');
   });
 
   test('no jobs yet says what to do', () => {

@@ -1,13 +1,16 @@
 /**
- * package.json contributions and src/ui/ids.ts must agree both ways, and every command id must be
- * registered in code through the ids module: a renamed id fails here, not in front of an attendee.
+ * package.json contributions and src/views/ids.ts must agree both ways, every command id must be
+ * registered in code through the ids module, and every menu must pass its command what the
+ * command accepts (src/views/commandArgs.ts) — a renamed id or a menu on the wrong rows fails
+ * here, not in front of an attendee.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { EXTENSION_ID } from '../../src/contract/links';
-import { AuthProviderId, CommandId, ContextKey, SettingId, ViewContainerId, ViewId } from '../../src/ui/ids';
+import { COMMAND_ARGS, contextValuesOf, type ArgKind } from '../../src/views';
+import { AuthProviderId, CommandId, ContextKey, SettingId, ViewContainerId, ViewId } from '../../src/views/ids';
 
 const root = path.join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -55,7 +58,7 @@ test('every CommandId is registered in src/ through the command runner, exactly 
     assert.equal(hits.length, 1, `${id} (CommandId.${key}) should be registered once, found ${hits.length}`);
     // Ids are never spelled out elsewhere in code: only ids.ts holds the strings.
     const literal = sourceFiles(path.join(root, 'src'))
-      .filter((f) => !f.endsWith(path.join('ui', 'ids.ts')))
+      .filter((f) => !f.endsWith(path.join('views', 'ids.ts')))
       .filter((f) => readFileSync(f, 'utf8').includes(`'${id}'`));
     assert.deepEqual(literal, [], `${id} is spelled out outside ids.ts`);
   }
@@ -132,4 +135,48 @@ test('icons referenced by the manifest exist', () => {
   assert.equal(png.subarray(1, 4).toString(), 'PNG');
   assert.equal(png.readUInt32BE(16), 128);
   assert.equal(png.readUInt32BE(20), 128);
+});
+
+const accepts = (id: string): readonly ArgKind[] => COMMAND_ARGS[id as CommandId].accepts;
+
+test('every command declares what it accepts', () => {
+  assert.deepEqual(sorted(Object.keys(COMMAND_ARGS)), sorted(Object.values(CommandId)));
+});
+
+test('every row menu passes its command a row the command accepts, and matches at least one row', () => {
+  for (const entry of contributes.menus['view/item/context'] as { command: string; when: string }[]) {
+    const view = /\bview == (\S+)/.exec(entry.when)?.[1];
+    const item = /\bviewItem =~ \/(.+?)\/(?= |$)/.exec(entry.when)?.[1];
+    assert.ok(view && item, `${entry.command}: a row menu names its view and its rows (${entry.when})`);
+    const re = new RegExp(item);
+    const rows = contextValuesOf(view as (typeof ViewId)[keyof typeof ViewId]).filter((r) => re.test(r.value));
+    assert.ok(rows.length > 0, `${entry.command} in ${view}: /${item}/ matches no row the view can show`);
+    for (const kind of new Set(rows.map((r) => r.kind))) {
+      assert.ok(accepts(entry.command).includes(`row:${kind}`), `${entry.command} is offered on ${kind} rows of ${view} (/${item}/), but accepts only ${accepts(entry.command).join(', ')}`);
+    }
+  }
+});
+
+test('what the palette, title bars, welcome links and walkthroughs run takes no argument', () => {
+  const bare: [string, string][] = [];
+  for (const e of contributes.menus.commandPalette as { command: string; when?: string }[]) if (e.when !== 'false') bare.push([e.command, 'the command palette']);
+  for (const e of contributes.menus['view/title'] as { command: string }[]) bare.push([e.command, 'a view title bar']);
+  for (const e of (contributes.menus['editor/title'] ?? []) as { command: string }[]) bare.push([e.command, 'the editor title bar']);
+  for (const w of contributes.viewsWelcome) for (const m of w.contents.matchAll(/\(command:([^)?]+)\)/g)) bare.push([m[1], `the welcome of ${w.view}`]);
+  for (const wt of contributes.walkthroughs ?? []) {
+    for (const step of wt.steps) for (const m of String(step.description).matchAll(/\(command:([^)?]+)\)/g)) bare.push([m[1], `walkthrough step ${step.id}`]);
+  }
+  const ids = new Set<string>(Object.values(CommandId));
+  for (const [command, where] of bare) {
+    if (!ids.has(command)) continue; // VS Code's own commands (walkthrough links to settings…)
+    assert.ok(accepts(command).includes('none'), `${command} runs from ${where} with no argument, but accepts only ${accepts(command).join(', ')}`);
+  }
+});
+
+test('a row menu handed the wrong row kind is caught: the check itself works', () => {
+  // Reset Lab offered on step rows would need row:step; it accepts it. Copy Value on a lab row would not.
+  assert.ok(accepts(CommandId.resetLab).includes('row:step'));
+  assert.ok(!accepts(CommandId.copyValue).includes('row:lab'));
+  const labRows = contextValuesOf(ViewId.labs).filter((r) => /^lab:/.test(r.value));
+  assert.deepEqual(sorted(labRows.map((r) => r.kind)), ['lab']);
 });

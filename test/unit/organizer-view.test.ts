@@ -11,10 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { AttendeeSummary, PreflightResponse, StackSummary, WorkshopEvent } from '../../src/contract';
 import { buildImportReport, parseRosterCsv, StackRun } from '../../src/organizerClient';
+import { checkOrganizerToken, listWorkshops, OrganizerModel, type OrganizerEventsApi } from '../../src/organizerView';
 import {
   attendeeNode,
-  buildOrganizerNodes,
-  checkOrganizerToken,
   checkTypedWorkshopName,
   countStacks,
   formatImportMessage,
@@ -22,16 +21,21 @@ import {
   formatProvisionOutcome,
   formatRunProgress,
   formatSendReport,
-  listWorkshops,
   liveStacks,
-  OrganizerModel,
-  type OrganizerEventsApi,
-} from '../../src/organizerView';
+  organizerRoots,
+  stateRows,
+  type ViewNode,
+} from '../../src/views';
+
+/** The Organizer view's rows (a state shown as its rows). */
+function buildOrganizerNodes(input: Parameters<typeof organizerRoots>[0]): ViewNode[] {
+  const roots = organizerRoots(input);
+  return Array.isArray(roots) ? roots : stateRows(roots);
+}
 import { nextEvent } from '../../src/common/events';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
 const workshop = { id: 'w1', name: 'demo', title: 'Demo workshop', provider: 'local', topology: { servers: 3, clientsPerZone: 3, zones: ['a', 'b'] }, createdAt: '2026-11-01T00:00:00.000Z' };
-const commands = { refresh: 'refresh', importRoster: 'import' };
 
 function attendee(id: string, name: string, over: Partial<AttendeeSummary> = {}): AttendeeSummary {
   return {
@@ -66,6 +70,7 @@ test('an attendee row shows stack status as icon and word, invite, last seen and
   assert.equal(row.description, 'Ready · signed in · seen 5 min ago · 2 steps done');
   assert.equal(row.icon?.id, 'pass-filled');
   assert.equal(row.contextValue, 'attendee:ready invite:redeemed');
+  assert.deepEqual(row.target, { kind: 'attendee', attendeeId: 'ada' });
   assert.equal(row.id, 'attendee/ada');
   assert.match(row.tooltip!, /ada@example\.com> \(team red\)/);
   assert.match(row.tooltip!, /Labs: 2 steps done, last: connect\/explore/);
@@ -82,17 +87,16 @@ test('an attendee row shows stack status as icon and word, invite, last seen and
 });
 
 test('the view: loading, error with retry, empty with import, then a summary and rows by name', () => {
-  assert.equal(buildOrganizerNodes({ workshop, snapshot: { state: 'loading' }, now: NOW, commands })[0]!.icon?.id, 'loading~spin');
-  const error = buildOrganizerNodes({ workshop, snapshot: { state: 'error', message: 'HTTP 401' }, now: NOW, commands })[0]!;
+  assert.equal(buildOrganizerNodes({ workshop, snapshot: { state: 'loading' }, now: NOW })[0]!.icon?.id, 'loading~spin');
+  const error = buildOrganizerNodes({ workshop, snapshot: { state: 'error', message: 'HTTP 401' }, now: NOW })[0]!;
   assert.equal(error.description, 'HTTP 401');
-  assert.equal(error.command?.command, 'refresh');
-  const empty = buildOrganizerNodes({ workshop, snapshot: { state: 'loaded', attendees: [] }, now: NOW, commands });
-  assert.deepEqual(empty.map((n) => [n.label, n.command?.command]), [['No attendees yet', 'import']]);
+  assert.equal(error.command?.command, 'openKitchen.refreshOrganizer');
+  const empty = buildOrganizerNodes({ workshop, snapshot: { state: 'loaded', attendees: [] }, now: NOW });
+  assert.deepEqual(empty.map((n) => [n.label, n.command?.command]), [['No attendees yet', 'openKitchen.importRoster']]);
 
   const nodes = buildOrganizerNodes({
     workshop,
     now: NOW,
-    commands,
     snapshot: {
       state: 'loaded',
       streamError: 'socket hang up',
@@ -105,9 +109,9 @@ test('the view: loading, error with retry, empty with import, then a summary and
   });
   assert.deepEqual(nodes.map((n) => n.label), ['Live updates interrupted', '3 attendees', 'Ann', 'Mo', 'Zed']);
   assert.equal(nodes[1]!.description, '1 ready · 1 provisioning · 1 failed');
-  const waiting = buildOrganizerNodes({ workshop, now: NOW, commands, snapshot: { state: 'loaded', attendees: [attendee('p', 'Pat'), attendee('q', 'Quinn', { stack: { id: 's', status: 'destroyed', statusMessage: null } })] } });
+  const waiting = buildOrganizerNodes({ workshop, now: NOW, snapshot: { state: 'loaded', attendees: [attendee('p', 'Pat'), attendee('q', 'Quinn', { stack: { id: 's', status: 'destroyed', statusMessage: null } })] } });
   assert.equal(waiting[0]!.description, '1 pending · 1 destroyed', 'a stack waiting to be built is not called provisioning');
-  const queued = buildOrganizerNodes({ workshop, now: NOW, commands, snapshot: { state: 'loaded', attendees: [attendee('p', 'Pat', { stack: { id: 's', status: 'queued', statusMessage: null } }), attendee('q', 'Quinn', { stack: { id: 't', status: 'cancelled', statusMessage: null } })] } });
+  const queued = buildOrganizerNodes({ workshop, now: NOW, snapshot: { state: 'loaded', attendees: [attendee('p', 'Pat', { stack: { id: 's', status: 'queued', statusMessage: null } }), attendee('q', 'Quinn', { stack: { id: 't', status: 'cancelled', statusMessage: null } })] } });
   assert.equal(queued[0]!.description, '1 queued · 1 cancelled');
 });
 

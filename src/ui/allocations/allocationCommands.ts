@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { AllocationFilter } from '../../cluster/presentation';
+import type { AllocationFilter } from '../../views';
 import { UserCancelledError } from '../commands/runCommand';
-import { CommandId } from '../ids';
+import { CommandId } from '../../views/ids';
 import type { Services } from '../services';
 import { requireConnection } from './requireConnection';
 
@@ -9,9 +9,6 @@ interface FilterAccess {
   getFilter(): AllocationFilter;
   setFilter(filter: AllocationFilter): void;
 }
-
-/** What a context-menu command receives: a row of the view (its id says what it stands for). */
-type Row = { id: string } | undefined;
 
 const STATUSES = ['running', 'pending', 'failed', 'complete', 'lost'];
 
@@ -21,17 +18,16 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
   const logStreams = new Map<string, { channel: vscode.OutputChannel; abort: AbortController }>();
 
   const connected = () => requireConnection(services);
-  const allocationFrom = async (node: Row) => {
-    const target = targetOf(node);
-    if (target?.kind !== 'alloc') throw new Error('Pick an allocation in the Allocations view.');
-    const alloc = (await connected()).model.getAllocation(target.id);
-    if (!alloc) throw new Error(`Allocation ${target.id.slice(0, 8)} is no longer in the cluster.`);
+  const allocationFrom = async (allocId: string | undefined) => {
+    if (!allocId) throw new Error('Pick an allocation in the Allocations view.');
+    const alloc = (await connected()).model.getAllocation(allocId);
+    if (!alloc) throw new Error(`Allocation ${allocId.slice(0, 8)} is no longer in the cluster.`);
     return alloc;
   };
 
-  const showLogs = async (node?: Row) => {
+  const showLogs = async (allocId: string | undefined) => {
     const { nomad } = await connected();
-    const alloc = await allocationFrom(node);
+    const alloc = await allocationFrom(allocId);
     const tasks = alloc.tasks.map((t) => t.name);
     const task =
       tasks.length === 1
@@ -60,14 +56,14 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
     });
   };
 
-  const restart = async (node?: Row) => {
-    const alloc = await allocationFrom(node);
+  const restart = async (allocId: string | undefined) => {
+    const alloc = await allocationFrom(allocId);
     await (await connected()).nomad.restartAllocation(alloc.id);
     void vscode.window.showInformationMessage(`Restarting ${alloc.name} (${alloc.shortId}).`);
   };
 
-  const stopAlloc = async (node?: Row) => {
-    const alloc = await allocationFrom(node);
+  const stopAlloc = async (allocId: string | undefined) => {
+    const alloc = await allocationFrom(allocId);
     const ok = await vscode.window.showWarningMessage(`Stop allocation ${alloc.name} (${alloc.shortId})?`, { modal: true, detail: 'Nomad stops it and places a replacement, as `nomad alloc stop` does.' }, 'Stop Allocation');
     if (ok !== 'Stop Allocation') throw new UserCancelledError();
     const res = await (await connected()).nomad.stopAllocation(alloc.id);
@@ -75,9 +71,9 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
     void vscode.window.showInformationMessage(`Stopping ${alloc.name} (${alloc.shortId}); Nomad places a replacement.`);
   };
 
-  const stopJob = async (node?: Row) => {
+  const stopJob = async (jobKey: string | undefined) => {
     const { nomad, model } = await connected();
-    let key = targetOf(node)?.kind === 'job' ? targetOf(node)!.id : undefined;
+    let key = jobKey;
     if (!key) {
       const running = model.getJobs().filter((j) => !j.stop && j.status !== 'dead');
       const pick = await vscode.window.showQuickPick(
@@ -100,9 +96,8 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
     void vscode.window.showInformationMessage(`Job "${job.id}" is stopping${choice === 'Stop and Purge' ? ' and will be purged' : ''}.`);
   };
 
-  const openInUi = async (node?: Row) => {
-    const target = targetOf(node);
-    const path = !target ? '/ui/' : target.kind === 'alloc' ? `/ui/allocations/${target.id}` : `/ui/jobs/${encodeURIComponent(target.id.slice(target.id.indexOf('/') + 1))}`;
+  const openInUi = async (target: { kind: 'alloc'; allocId: string } | { kind: 'job'; jobKey: string } | undefined) => {
+    const path = !target ? '/ui/' : target.kind === 'alloc' ? `/ui/allocations/${target.allocId}` : `/ui/jobs/${encodeURIComponent(target.jobKey.slice(target.jobKey.indexOf('/') + 1))}`;
     await vscode.commands.executeCommand(CommandId.openNomadUi, path);
   };
 
@@ -153,12 +148,4 @@ export function allocationCommands(services: Services, filters: FilterAccess): v
       },
     },
   ];
-}
-
-/** The allocation or job a context-menu command was invoked on. */
-function targetOf(node: Row): { kind: 'alloc' | 'job'; id: string } | undefined {
-  if (!node) return undefined;
-  if (node.id.startsWith('alloc/')) return { kind: 'alloc', id: node.id.slice('alloc/'.length) };
-  if (node.id.startsWith('job/') && !node.id.includes('/group/')) return { kind: 'job', id: node.id.slice('job/'.length) };
-  return undefined;
 }

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { NotSignedInError } from '../../attendee';
 import { NotConnectedError, type ClusterSession } from '../../clusterSession';
 import { UserCancelledError } from '../commands/runCommand';
-import { CommandId } from '../ids';
+import { CommandId } from '../../views/ids';
 import type { Services } from '../services';
 
 /**

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { AuthProviderId, AuthProviderLabel, CommandId } from '../ids';
+import { AuthProviderId, AuthProviderLabel, CommandId } from '../../views/ids';
 import type { Feature, Services } from '../services';
 import { OpenKitchenAuthenticationProvider } from './authProvider';
 import { onSessionEnded } from './sessionEnded';

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { AttendeeSession, SessionState } from '../../attendee';
 import { setContext } from '../context';
-import { ContextKey } from '../ids';
+import { ContextKey } from '../../views/ids';
 
 /**
  * Mirrors the stored session into context keys (`openKitchen.signedIn`, `…sessionEnded`) and

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { SessionEndedEvent } from '../../attendee';
-import { CommandId } from '../ids';
+import { CommandId } from '../../views/ids';
 import type { Services } from '../services';
 import { forgetSshFiles } from './signOut';
 

@@ -6,7 +6,7 @@ import {
   type StoredSession,
 } from '../../attendee';
 import { UserCancelledError } from '../commands/runCommand';
-import { SettingId, ViewId } from '../ids';
+import { SettingId, ViewId } from '../../views/ids';
 import type { Services } from '../services';
 
 /** The `openKitchen.apiUrl` setting, if set. */

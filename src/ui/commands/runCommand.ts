@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { NotSignedInError } from '../../attendee';
 import { SessionExpiredError } from '../../organizerClient';
-import { CommandId } from '../ids';
+import { COMMAND_ARGS, CommandId, type CommandArg } from '../../views';
 
 /** Thrown by a command that the user cancelled (closed a prompt); reported to nobody. */
 export class UserCancelledError extends Error {
@@ -40,18 +40,20 @@ export async function reportError(log: vscode.LogOutputChannel, what: string, er
 }
 
 /**
- * The one way commands are registered: each command file exports a handler, and this wrapper
- * logs its start at debug level and reports failures uniformly. Returns what the handler returns,
- * so tests inside VS Code can check a command's result through `executeCommand`.
+ * The one way commands are registered: each command's arguments are read by the decoder its
+ * declaration names (src/views/commandArgs.ts: what a menu, a palette entry or a webview may
+ * pass), its start logged at debug level, and its failures reported uniformly. Returns what the
+ * handler returns, so tests inside VS Code can check a command's result through `executeCommand`.
  */
 export class CommandRunner {
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
-  register<A extends unknown[], R>(id: CommandId, handler: (...args: A) => R | Promise<R>): vscode.Disposable {
+  register<K extends CommandId, R>(id: K, handler: (arg: CommandArg<K>) => R | Promise<R>): vscode.Disposable {
+    const spec = COMMAND_ARGS[id];
     return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       this.log.debug(`Command ${id}`);
       try {
-        return await handler(...(args as A));
+        return await handler(spec.decode(args) as CommandArg<K>);
       } catch (err) {
         void reportError(this.log, `Command ${id}`, err);
         return undefined;

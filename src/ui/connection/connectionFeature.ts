@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { ClusterConnection } from '../../clusterSession';
 import { setContext } from '../context';
-import { CommandId, ContextKey } from '../ids';
+import { CommandId, ContextKey } from '../../views/ids';
 import type { Feature, Services } from '../services';
 
 /**

@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
-import type { EnvNode } from '../../attendee';
+import type { CommandArg } from '../../views';
+import type { CommandId } from '../../views/ids';
 
-/** Copy Value (context menu of a detail node): copies what the node shows, e.g. the host key fingerprint. */
+/** Copy Value (context menu of a detail row): copies what the row shows, e.g. the host key fingerprint. */
 export function copyValueCommand() {
-  return async (node?: EnvNode): Promise<string | undefined> => {
-    if (!node?.copyValue) return undefined;
-    await vscode.env.clipboard.writeText(node.copyValue);
-    vscode.window.setStatusBarMessage(`$(copy) Copied ${node.label}: ${node.copyValue}`, 3000);
-    return node.copyValue;
+  return async (row: CommandArg<typeof CommandId.copyValue>): Promise<string | undefined> => {
+    if (!row) return undefined;
+    await vscode.env.clipboard.writeText(row.value);
+    vscode.window.setStatusBarMessage(`$(copy) Copied ${row.label}: ${row.value}`, 3000);
+    return row.value;
   };
 }

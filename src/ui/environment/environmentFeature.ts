@@ -1,10 +1,11 @@
 import * as vscode from 'vscode';
+import { environmentRoots } from '../../views';
 import { setContext } from '../context';
-import { CommandId, ContextKey, ViewId } from '../ids';
+import { CommandId, ContextKey, ViewId } from '../../views/ids';
 import type { Feature, Services } from '../services';
+import { showView } from '../views/viewTree';
 import { copySshCommand } from './copySshCommand';
 import { copyValueCommand } from './copyValueCommand';
-import { EnvironmentTreeProvider } from './environmentTree';
 import { refreshEnvironmentCommand } from './refreshEnvironmentCommand';
 
 /** The Environment view, its commands, and the watcher's lifecycle (runs while signed in). */
@@ -13,13 +14,11 @@ export class EnvironmentFeature implements Feature {
 
   register(context: vscode.ExtensionContext): void {
     const { services } = this;
-    const { watcher, sessionContext, log } = services;
-    const provider = new EnvironmentTreeProvider(watcher, sessionContext);
-    const view = vscode.window.createTreeView(ViewId.environment, { treeDataProvider: provider, showCollapseAll: true });
-
+    const { watcher, sessionContext, log, refresh } = services;
+    const { view } = showView(context, refresh, ViewId.environment, {
+      roots: () => environmentRoots(watcher.snapshot, sessionContext.current.kind === 'signedIn' ? sessionContext.current.session : undefined),
+    });
     context.subscriptions.push(
-      provider,
-      view,
       services.commands.register(CommandId.refreshEnvironment, refreshEnvironmentCommand(services)),
       services.commands.register(CommandId.copySshCommand, copySshCommand(services)),
       services.commands.register(CommandId.copyValue, copyValueCommand()),
@@ -27,8 +26,10 @@ export class EnvironmentFeature implements Feature {
         const status = 'environment' in snapshot ? snapshot.environment?.status : undefined;
         void setContext(ContextKey.stackStatus, status ?? '');
         view.message = snapshot.state === 'loaded' && snapshot.nextRefreshAt ? 'Updating by itself while your stack is being built…' : undefined;
+        refresh.mark(ViewId.environment);
       }),
       sessionContext.onDidChange((state) => {
+        refresh.mark(ViewId.environment);
         if (state.kind === 'signedIn') {
           void watcher.refresh();
           void services.session.refreshProfile().then(

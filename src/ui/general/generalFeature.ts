@@ -1,5 +1,5 @@
 import type * as vscode from 'vscode';
-import { CommandId } from '../ids';
+import { CommandId } from '../../views/ids';
 import type { Feature, Services } from '../services';
 import { openSettingsCommand } from './openSettingsCommand';
 import { showLogCommand } from './showLogCommand';

@@ -4,7 +4,7 @@ import type { NomadJob } from '../../cluster/schemas';
 import { formatPlan, isJobFile, jobBlockLine, problemsFromParseError, problemsFromValidation, type JobProblem } from '../../jobs';
 import { requireConnection } from '../allocations/requireConnection';
 import { UserCancelledError } from '../commands/runCommand';
-import { CommandId, ViewId } from '../ids';
+import { CommandId, ViewId } from '../../views/ids';
 import type { Feature, Services } from '../services';
 
 const SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.nomad.hcl' }, { pattern: '**/*.nomad' }];
@@ -57,15 +57,15 @@ export class JobFilesFeature implements Feature {
         if (isJobFile(e.document.fileName) && e.contentChanges.length) this.diagnostics.delete(e.document.uri);
       }),
       vscode.workspace.onDidSaveTextDocument((doc) => this.recheckOnSave(doc)),
-      commands.register(CommandId.validateJobFile, (uri?: vscode.Uri) => this.validate(uri)),
-      commands.register(CommandId.planJobFile, (uri?: vscode.Uri) => this.plan(uri)),
-      commands.register(CommandId.runJobFile, (uri?: vscode.Uri) => this.run(uri)),
-      commands.register(CommandId.stopJobFile, (uri?: vscode.Uri) => this.stop(uri)),
+      commands.register(CommandId.validateJobFile, (uri) => this.validate(asUri(uri))),
+      commands.register(CommandId.planJobFile, (uri) => this.plan(asUri(uri))),
+      commands.register(CommandId.runJobFile, (uri) => this.run(asUri(uri))),
+      commands.register(CommandId.stopJobFile, (uri) => this.stop(asUri(uri))),
     );
   }
 
   private async document(uri?: vscode.Uri): Promise<vscode.TextDocument> {
-    const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    const target = uri ?? vscode.window.activeTextEditor?.document.uri;
     if (!target || !isJobFile(target.path)) throw new Error('Open a Nomad job file (*.nomad.hcl) first.');
     return vscode.workspace.openTextDocument(target);
   }
@@ -185,4 +185,9 @@ export class JobFilesFeature implements Feature {
     await (await this.nomad()).stopJob(job.ID, { namespace: job.Namespace ?? undefined });
     void vscode.window.showInformationMessage(`Job "${job.ID}" is stopping.`);
   }
+}
+
+/** A file the command was given (CodeLens, editor title), if it was given one. */
+export function asUri(arg: unknown): vscode.Uri | undefined {
+  return arg instanceof vscode.Uri ? arg : undefined;
 }

@@ -3,7 +3,7 @@ import { ClusterHttpError } from '../../cluster';
 import type { LabFault } from '../../labs';
 import { requireConnection } from '../allocations/requireConnection';
 import { UserCancelledError } from '../commands/runCommand';
-import { CommandId } from '../ids';
+import { CommandId } from '../../views/ids';
 import type { Services } from '../services';
 
 /**

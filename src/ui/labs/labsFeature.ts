@@ -4,11 +4,11 @@ import MarkdownIt from 'markdown-it';
 import * as vscode from 'vscode';
 import { anyOf } from '../../common/events';
 import { LabSession, loadLabs, parseLabControllerState, type CheckResult, type LabControllerState, type LabLink } from '../../labs';
-import { buildLabNodes } from '../../labs/presentation';
+import { labsRoots } from '../../views';
 import { UserCancelledError } from '../commands/runCommand';
-import { CommandId, ViewId } from '../ids';
+import { CommandId, ViewId } from '../../views/ids';
 import type { Feature, Services } from '../services';
-import { PresentedTreeProvider } from '../views/presentedTree';
+import { showView } from '../views/viewTree';
 import { labClusterCommands } from './labClusterCommands';
 
 /**
@@ -31,17 +31,17 @@ export class LabsFeature implements Feature {
   constructor(private readonly services: Services) {}
 
   register(context: vscode.ExtensionContext): void {
-    const { commands, sessionContext, cluster, log } = this.services;
-    const tree = new PresentedTreeProvider(ViewId.labs);
-    const view = vscode.window.createTreeView(ViewId.labs, { treeDataProvider: tree, showCollapseAll: true });
+    const { commands, sessionContext, cluster, log, refresh } = this.services;
+    showView(context, refresh, ViewId.labs, {
+      roots: () => {
+        const l = this.labs;
+        if (!l || sessionContext.current.kind !== 'signedIn') return { state: 'welcome' };
+        const c = l.controller;
+        return labsRoots({ labs: l.labs, problems: l.problems, status: (id) => c.status(id), progress: (id) => c.progress(id) });
+      },
+    });
     const render = () => {
-      const l = this.labs;
-      const c = l?.controller;
-      tree.setRoots(
-        l && c && sessionContext.current.kind === 'signedIn'
-          ? buildLabNodes({ labs: l.labs, problems: l.problems, status: (id) => c.status(id), progress: (id) => c.progress(id), openStepCommand: CommandId.openLabStep })
-          : [],
-      );
+      refresh.mark(ViewId.labs);
       if (this.shown) this.renderPanel();
     };
 
@@ -84,17 +84,18 @@ export class LabsFeature implements Feature {
     };
 
     context.subscriptions.push(
-      tree,
-      view,
       sessionContext.onDidChange(() => void setup()),
       { dispose: () => (this.labs?.dispose(), this.panel?.dispose()) },
-      commands.register(CommandId.startLab, (arg?: unknown) => this.startLab(labIdOf(arg))),
-      commands.register(CommandId.openLabStep, (labId: string, stepId: string) => this.openStep(labId, stepId)),
-      commands.register(CommandId.checkStep, (arg?: unknown) => this.checkStep(labIdOf(arg))),
-      commands.register(CommandId.showHint, (arg?: unknown) => this.showHint(labIdOf(arg))),
-      commands.register(CommandId.showSolution, (arg?: unknown) => this.showSolution(labIdOf(arg))),
-      commands.register(CommandId.nextStep, (arg?: unknown) => this.nextStep(labIdOf(arg))),
-      commands.register(CommandId.resetLab, (arg?: unknown) => this.resetLab(labIdOf(arg))),
+      commands.register(CommandId.startLab, (labId) => this.startLab(labId)),
+      commands.register(CommandId.openLabStep, (step) => {
+        if (!step) throw new Error('Choose a step in the Labs view.');
+        this.openStep(step.labId, step.stepId);
+      }),
+      commands.register(CommandId.checkStep, (labId) => this.checkStep(labId)),
+      commands.register(CommandId.showHint, (labId) => this.showHint(labId)),
+      commands.register(CommandId.showSolution, (labId) => this.showSolution(labId)),
+      commands.register(CommandId.nextStep, (labId) => this.nextStep(labId)),
+      commands.register(CommandId.resetLab, (labId) => this.resetLab(labId)),
       ...labClusterCommands(this.services),
     );
     void setup();
@@ -265,16 +266,4 @@ for (const b of document.querySelectorAll('button[data-command]')) b.addEventLis
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-/**
- * The lab a lab command is about, from what it was given: a lab id (palette, walkthrough, the
- * step panel), or the row it was run on (a lab row, or a step row of that lab). Anything else
- * is no lab, and the command asks which.
- */
-export function labIdOf(arg: unknown): string | undefined {
-  if (typeof arg === 'string') return arg;
-  const id = (arg as { id?: unknown } | undefined)?.id;
-  const m = typeof id === 'string' ? /^lab\/([^/]+)/.exec(id) : null;
-  return m ? m[1] : undefined;
 }

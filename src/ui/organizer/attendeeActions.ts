@@ -1,17 +1,15 @@
 import * as vscode from 'vscode';
 import type { AttendeeSummary } from '../../contract';
-import { formatSendReport } from '../../organizerView';
+import { formatSendReport } from '../../views';
 import { UserCancelledError } from '../commands/runCommand';
 import type { Services } from '../services';
 import type { ActiveOrganizer, OrganizerSession } from './organizerSession';
 
 /**
- * The Organizer view's per-attendee actions. They get the row (a node whose id is
- * `attendee/<id>`) from the view, or an attendee id from tests inside VS Code.
+ * The Organizer view's per-attendee actions. They get the attendee's id, read from the row by
+ * the command's declaration (src/views/commandArgs.ts), or given by tests inside VS Code.
  */
-function attendeeOf(active: ActiveOrganizer, arg: unknown): AttendeeSummary {
-  const raw = typeof arg === 'string' ? arg : (arg as { id?: unknown } | undefined)?.id;
-  const id = typeof raw === 'string' ? raw.replace(/^attendee\//, '').split('/')[0] : undefined;
+function attendeeOf(active: ActiveOrganizer, id: string | undefined): AttendeeSummary {
   const s = active.model.snapshot;
   const found = id && s.state === 'loaded' ? s.attendees.find((a) => a.id === id) : undefined;
   if (!found) throw new Error('Choose an attendee in the Organizer view first.');
@@ -20,7 +18,7 @@ function attendeeOf(active: ActiveOrganizer, arg: unknown): AttendeeSummary {
 
 /** Retry: provisions this attendee's stack (again). */
 export function retryStackCommand(organizer: OrganizerSession) {
-  return async (arg?: unknown): Promise<void> => {
+  return async (arg: string | undefined): Promise<void> => {
     const active = organizer.require();
     const a = attendeeOf(active, arg);
     active.model.applyStacks((await active.client.provisionStacks(active.connection.workshop, [a.id])).stacks);
@@ -30,7 +28,7 @@ export function retryStackCommand(organizer: OrganizerSession) {
 
 /** Destroy: tears down this attendee's stack, after a modal confirmation. */
 export function destroyStackCommand(organizer: OrganizerSession) {
-  return async (arg?: unknown): Promise<void> => {
+  return async (arg: string | undefined): Promise<void> => {
     const active = organizer.require();
     const a = attendeeOf(active, arg);
     const go = 'Destroy Stack';
@@ -46,7 +44,7 @@ export function destroyStackCommand(organizer: OrganizerSession) {
 
 /** Resend invite: mails this attendee a fresh invite (the older link stops working). */
 export function resendInviteCommand(services: Services, organizer: OrganizerSession) {
-  return async (arg?: unknown): Promise<{ sent: number; failed: number }> => {
+  return async (arg: string | undefined): Promise<{ sent: number; failed: number }> => {
     const active = organizer.require();
     const a = attendeeOf(active, arg);
     const result = await active.client.sendInvites(active.connection.workshop, { attendeeIds: [a.id] });
@@ -65,7 +63,7 @@ export function resendInviteCommand(services: Services, organizer: OrganizerSess
  * shown again; the older unused link stops working.
  */
 export function copyInviteLinkCommand(services: Services, organizer: OrganizerSession) {
-  return async (arg?: unknown): Promise<string> => {
+  return async (arg: string | undefined): Promise<string> => {
     const active = organizer.require();
     const a = attendeeOf(active, arg);
     const { invites } = await active.client.createInvites(active.connection.workshop, { attendeeIds: [a.id] });

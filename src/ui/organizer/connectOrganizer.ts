@@ -3,7 +3,7 @@ import { checkApiUrl } from '../../organizerClient';
 import type { Workshop } from '../../contract';
 import { checkOrganizerToken, listWorkshops } from '../../organizerView';
 import { UserCancelledError } from '../commands/runCommand';
-import { SettingId } from '../ids';
+import { SettingId } from '../../views/ids';
 import type { Services } from '../services';
 import type { OrganizerSession } from './organizerSession';
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { followRun } from '../../organizerClient';
-import { checkTypedWorkshopName, countStacks, formatRunProgress, liveStacks } from '../../organizerView';
+import { checkTypedWorkshopName, countStacks, formatRunProgress, liveStacks } from '../../views';
 import { UserCancelledError } from '../commands/runCommand';
 import type { Services } from '../services';
 import type { OrganizerSession } from './organizerSession';

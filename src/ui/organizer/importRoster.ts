@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { buildImportReport, parseRosterCsv, type ImportReport } from '../../organizerClient';
-import { formatImportMessage } from '../../organizerView';
+import { formatImportMessage } from '../../views';
 import { UserCancelledError } from '../commands/runCommand';
 import type { Services } from '../services';
 import type { OrganizerSession } from './organizerSession';
@@ -12,7 +12,7 @@ import type { OrganizerSession } from './organizerSession';
  * wrong rows caught here, duplicates caught by the server.
  */
 export function importRosterCommand(services: Services, organizer: OrganizerSession) {
-  return async (file?: vscode.Uri): Promise<ImportReport> => {
+  return async (file: unknown): Promise<ImportReport> => {
     const { client, model, connection } = organizer.require();
     const uri =
       file instanceof vscode.Uri

@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
-import { buildOrganizerNodes } from '../../organizerView';
+import { organizerRoots } from '../../views';
 import { setContext } from '../context';
-import { CommandId, ContextKey, ViewId } from '../ids';
+import { CommandId, ContextKey, ViewId } from '../../views/ids';
 import type { Keychain } from '../keychain';
 import type { Feature, Services } from '../services';
-import { PresentedTreeProvider } from '../views/presentedTree';
+import { showView } from '../views/viewTree';
 import { copyInviteLinkCommand, destroyStackCommand, resendInviteCommand, retryStackCommand } from './attendeeActions';
 import { connectOrganizerCommand, disconnectOrganizerCommand, switchWorkshopCommand } from './connectOrganizer';
 import { destroyAllCommand } from './destroyAll';
@@ -39,69 +39,34 @@ export class OrganizerFeature implements Feature {
 
   register(context: vscode.ExtensionContext): void {
     const { services } = this;
-    const { commands, log } = services;
+    const { commands, log, refresh } = services;
     const organizer = new OrganizerSession(this.keychain, log);
-    const tree = new PresentedTreeProvider(ViewId.organizer);
-    const view = vscode.window.createTreeView(ViewId.organizer, { treeDataProvider: tree, showCollapseAll: true });
+    // While hundreds of stacks are built the event stream brings several changes a second: the
+    // refresh manager draws them together, only while the view is visible, and its clock keeps
+    // "seen 3 min ago" current.
+    const { view } = showView(
+      context,
+      refresh,
+      ViewId.organizer,
+      {
+        roots: () => {
+          const active = organizer.current;
+          return active ? organizerRoots({ workshop: active.workshop, snapshot: active.model.snapshot, now: Date.now() }) : { state: 'welcome' };
+        },
+      },
+      { ages: true },
+    );
     let modelSub: vscode.Disposable | undefined;
-
-    // While hundreds of stacks are built the event stream brings several changes a second: they
-    // are coalesced into one render per 100 ms, and a hidden view is brought up to date when shown.
-    let dirty = true;
-    const render = () => {
-      if (!view.visible) {
-        dirty = true;
-        return;
-      }
-      dirty = false;
-      const active = organizer.current;
-      if (!active) {
-        view.description = undefined;
-        tree.setRoots([]);
-        return;
-      }
-      view.description = active.workshop.name;
-      tree.setRoots(
-        buildOrganizerNodes({
-          workshop: active.workshop,
-          snapshot: active.model.snapshot,
-          now: Date.now(),
-          commands: { refresh: CommandId.refreshOrganizer, importRoster: CommandId.importRoster },
-        }),
-      );
-    };
-
-    let timer: NodeJS.Timeout | undefined;
-    const scheduleRender = () => {
-      timer ??= setTimeout(() => {
-        timer = undefined;
-        render();
-      }, 100);
-    };
-
-    // "seen 3 min ago" ages without any event: while connected, a visible view is redrawn once a
-    // minute (no request). No timer runs for someone who is not an organizer.
-    let clock: NodeJS.Timeout | undefined;
 
     context.subscriptions.push(
       organizer,
-      tree,
-      view,
-      { dispose: () => (modelSub?.dispose(), clearTimeout(timer), clearInterval(clock)) },
-      view.onDidChangeVisibility(() => {
-        if (view.visible && dirty) render();
-      }),
+      { dispose: () => modelSub?.dispose() },
       organizer.onDidChange((active) => {
         modelSub?.dispose();
-        modelSub = active?.model.onDidChange(scheduleRender);
-        clearInterval(clock);
-        clock = active
-          ? setInterval(() => {
-              if (view.visible) scheduleRender();
-            }, 60_000)
-          : undefined;
+        modelSub = active?.model.onDidChange(() => refresh.mark(ViewId.organizer));
+        view.description = active?.workshop.name;
         void setContext(ContextKey.isOrganizer, !!active);
-        render();
+        refresh.mark(ViewId.organizer);
       }),
       commands.register(CommandId.connectOrganizer, connectOrganizerCommand(services, organizer)),
       commands.register(CommandId.disconnectOrganizer, disconnectOrganizerCommand(organizer)),

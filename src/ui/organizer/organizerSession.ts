@@ -9,7 +9,7 @@ import {
   saveOrganizerConnection,
   type OrganizerConnection,
 } from '../../organizerView';
-import { CommandId } from '../ids';
+import { CommandId } from '../../views/ids';
 import type { Keychain } from '../keychain';
 
 /** The organizer connection in use: its API client and the live model of its workshop. */

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { followRun, type StackRun } from '../../organizerClient';
-import { countStacks, formatPreflight, formatProvisionOutcome, formatRunProgress } from '../../organizerView';
+import { countStacks, formatPreflight, formatProvisionOutcome, formatRunProgress } from '../../views';
 import { UserCancelledError } from '../commands/runCommand';
 import type { Services } from '../services';
 import type { OrganizerSession } from './organizerSession';

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { SendInvitesRequest } from '../../contract';
-import { formatSendReport } from '../../organizerView';
+import { formatSendReport } from '../../views';
 import { UserCancelledError } from '../commands/runCommand';
 import type { Services } from '../services';
 import type { OrganizerSession } from './organizerSession';

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { readTree, seenViews, waitForTree, type ItemView } from './treeSpy';
+import { readTree, seenViews, takeErrorMessages, waitForTree, type ItemView } from './treeSpy';
 
 const EXTENSION_ID = 'openkitchen.open-kitchen';
 
@@ -99,8 +99,8 @@ describe('Open Kitchen in the extension host', () => {
     const tree = await waitForTree('openKitchen.environment', (t) => t.length >= 2 && STATUS_LABELS.includes(t[1].label));
     assert.equal(tree[0].label, workshopTitle);
     assert.equal(tree[0].description, invites[0].email);
-    assert.equal(tree[0].contextValue, 'env:workshop');
-    assert.match(tree[1].contextValue ?? '', /^env:status:/);
+    assert.equal(tree[0].contextValue, 'workshop');
+    assert.match(tree[1].contextValue ?? '', /^stack:/);
     if (tree[1].label === 'Ready') {
       assert.deepEqual(labels(tree.slice(2)), ['Bastion', 'Cluster', 'DNS']);
       assert.deepEqual(labels(tree[2].children), ['Address', 'User', 'Host key']);
@@ -141,6 +141,16 @@ describe('Open Kitchen in the extension host', () => {
     assert.ok(['Waiting for your stack', 'Connecting…', 'Reconnecting…', 'Nomad servers'].includes(cluster[0].label), `first Cluster row: ${cluster[0].label}`);
   });
 
+  it('Start Lab from a lab row starts that lab (the row is what the inline action passes)', async () => {
+    const labs = await readTree('openKitchen.labs');
+    const row = labs.find((l) => l.contextValue === 'lab:not-started');
+    assert.ok(row, `a lab that can be started: ${labs.map((l) => `${l.label} (${l.contextValue})`).join(' | ')}`);
+    await vscode.commands.executeCommand('openKitchen.startLab', row.element);
+    const after = await waitForTree('openKitchen.labs', (t) => t.find((l) => l.label === row.label)?.contextValue === 'lab:in-progress');
+    assert.equal(after.find((l) => l.label === row.label)?.contextValue, 'lab:in-progress');
+    assert.deepEqual(after.filter((l) => l.contextValue === 'lab:in-progress').map((l) => l.label), [row.label], 'no other lab was started');
+  });
+
   it('Refresh Environment keeps the environment on show', async () => {
     const result = (await vscode.commands.executeCommand('openKitchen.refreshEnvironment')) as { status?: string } | undefined;
     assert.ok(result, 'Refresh Environment failed (it returns undefined after reporting an error)');
@@ -151,8 +161,11 @@ describe('Open Kitchen in the extension host', () => {
   });
 
   it('a used invite is refused and the session stays', async () => {
+    takeErrorMessages();
     const result = await vscode.commands.executeCommand('openKitchen.signIn', invites[0].link);
     assert.equal(result, undefined, 'redeeming the same invite twice must fail');
+    // What the attendee reads: the organizer's refusal, not some other failure.
+    assert.deepEqual(takeErrorMessages().filter((m) => /already (been )?used/i.test(m)).length, 1, 'one message says the invite was used');
     const tree = await readTree('openKitchen.environment');
     assert.equal(tree[0].description, invites[0].email);
   });

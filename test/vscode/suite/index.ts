@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Mocha from 'mocha';
-import { installTreeSpy } from './treeSpy';
+import { installMessageSpy, installTreeSpy } from './treeSpy';
 
 interface Result {
   title: string;
@@ -22,6 +22,7 @@ interface Result {
 export function run(): Promise<void> {
   // Before any test activates the extension, so its tree providers are seen (see treeSpy.ts).
   installTreeSpy();
+  installMessageSpy();
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 90_000, reporter: 'spec' });
   for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) {
     mocha.addFile(path.join(__dirname, file));

@@ -100,3 +100,24 @@ export async function waitForTree(viewId: string, ok: (tree: ItemView[]) => bool
     });
   });
 }
+
+/**
+ * Error messages the extension shows (`window.showErrorMessage`), recorded the same way: what
+ * a person would read when a command fails. Installed with the tree spy, before activation.
+ */
+const messageState = ((globalThis as { __openKitchenMessages?: { errors: string[]; installed: boolean } }).__openKitchenMessages ??= { errors: [], installed: false });
+
+export function installMessageSpy(): void {
+  if (messageState.installed) return;
+  messageState.installed = true;
+  const original = vscode.window.showErrorMessage.bind(vscode.window) as (...args: unknown[]) => Thenable<unknown>;
+  (vscode.window as { showErrorMessage: unknown }).showErrorMessage = (message: string, ...rest: unknown[]) => {
+    messageState.errors.push(message);
+    return original(message, ...rest);
+  };
+}
+
+/** The error messages shown since the last call. */
+export function takeErrorMessages(): string[] {
+  return messageState.errors.splice(0);
+}

@@ -1,41 +1,18 @@
 /**
- * What the Environment view shows, as plain data: the UI maps each node to a TreeItem one to one.
- * Keeping this pure lets the tests check labels, icons and context values without VS Code.
- *
- * Context values are built from parts and matched by regex in package.json menus:
- * `env:<kind>` plus ` copyable` when Copy Value applies, e.g. `env:bastion copyable`.
+ * What the Environment view shows: the workshop and the attendee, the stack's status (with what
+ * it means), and once the stack is ready how to reach it (bastion, pinned host key, addresses,
+ * datacenters, zones, DNS). Signed out it shows nothing, so the view's welcome content explains
+ * how to sign in.
  */
+import type { EnvironmentSnapshot, PublicEnvironment } from '../attendee/environmentWatcher';
+import type { StoredSession } from '../attendee/sessionStore';
 import type { StackStatus } from '../contract';
-import type { EnvironmentSnapshot, PublicEnvironment } from './environmentWatcher';
-import type { StoredSession } from './sessionStore';
+import { contextValue } from './contextValue';
+import { CommandId } from './ids';
+import type { NodeIcon, ViewNode } from './node';
+import { stateRows, type TreeRoots } from './states';
 
-export interface NodeIcon {
-  /** Codicon id, e.g. `pass-filled`, `sync~spin`. */
-  id: string;
-  /** Theme color id, e.g. `testing.iconPassed`. */
-  color?: string;
-}
-
-/** What clicking a node does; the UI maps it to a command. */
-export type NodeAction = 'refresh' | 'signIn' | 'copySshCommand' | 'connect' | 'retryConnection';
-
-export interface EnvNode {
-  /** Stable across refreshes so expansion state survives. */
-  id: string;
-  label: string;
-  description?: string;
-  tooltip?: string;
-  icon?: NodeIcon;
-  contextValue: string;
-  /** Children shown expanded unless `collapsed`. */
-  children?: EnvNode[];
-  collapsed?: boolean;
-  /** What Copy Value puts on the clipboard. */
-  copyValue?: string;
-  action?: NodeAction;
-  /** A command with arguments run on click, for nodes whose action needs data (e.g. which step). */
-  command?: { command: string; title: string; arguments?: unknown[] };
-}
+const REFRESH = { command: CommandId.refreshEnvironment, title: 'Refresh' };
 
 interface StatusLook {
   label: string;
@@ -54,31 +31,31 @@ export const STATUS_LOOK: Record<StackStatus, StatusLook> = {
   destroyed: { label: 'Torn down', icon: { id: 'circle-slash' }, fallback: 'Your stack was torn down by the organizer.' },
 };
 
-function detail(id: string, label: string, value: string, icon: string, tooltip?: string): EnvNode {
-  return { id, label, description: value, tooltip: tooltip ?? `${label}: ${value}`, icon: { id: icon }, contextValue: 'env:detail copyable', copyValue: value };
+function detail(id: string, label: string, value: string, icon: string, tooltip?: string): ViewNode {
+  return { id, label, description: value, tooltip: tooltip ?? `${label}: ${value}`, icon: { id: icon }, contextValue: contextValue('detail', undefined, { copyable: true }), copyValue: value };
 }
 
 /** A named thing without a separate value (a datacenter, a zone): copying copies the name. */
-function leaf(id: string, label: string, icon: string, tooltip: string): EnvNode {
-  return { id, label, tooltip, icon: { id: icon }, contextValue: 'env:detail copyable', copyValue: label };
+function leaf(id: string, label: string, icon: string, tooltip: string): ViewNode {
+  return { id, label, tooltip, icon: { id: icon }, contextValue: contextValue('detail', undefined, { copyable: true }), copyValue: label };
 }
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function workshopNode(session: StoredSession): EnvNode {
+function workshopNode(session: StoredSession): ViewNode {
   return {
     id: 'workshop',
     label: session.workshop.title,
     description: session.attendee.email,
     tooltip: `Workshop "${session.workshop.title}" (${session.workshop.name})\nSigned in as ${session.attendee.name} <${session.attendee.email}>\nOrganizer: ${session.apiUrl}`,
     icon: { id: 'account' },
-    contextValue: 'env:workshop',
+    contextValue: contextValue('workshop'),
   };
 }
 
-function statusNode(env: PublicEnvironment): EnvNode {
+function statusNode(env: PublicEnvironment): ViewNode {
   const look = STATUS_LOOK[env.status];
   const given = env.statusMessage?.trim();
   // "Ready." next to "Ready" says nothing: the fallback explains what the status means instead.
@@ -92,13 +69,13 @@ function statusNode(env: PublicEnvironment): EnvNode {
     description: firstLine,
     tooltip: `Stack ${env.stackId} (${env.provider}): ${look.label}\n${message}\nUpdated ${env.updatedAt}`,
     icon: look.icon,
-    contextValue: `env:status:${env.status}`,
-    ...(env.status === 'failed' ? { action: 'refresh' as const } : {}),
+    contextValue: contextValue('stack', env.status),
+    ...(env.status === 'failed' ? { command: REFRESH } : {}),
   };
 }
 
 /** The details of a stack once it has a connection. */
-export function connectionNodes(env: PublicEnvironment): EnvNode[] {
+export function stackDetailNodes(env: PublicEnvironment): ViewNode[] {
   const c = env.connection;
   if (!c) return [];
   const { bastion } = c;
@@ -110,7 +87,7 @@ export function connectionNodes(env: PublicEnvironment): EnvNode[] {
       description: `${bastion.user}@${hostPort(bastion.host, bastion.port)}`,
       tooltip: `SSH bastion ${bastion.user}@${hostPort(bastion.host, bastion.port)}\nHost key ${bastion.hostKeyFingerprint} (pinned)`,
       icon: { id: 'remote' },
-      contextValue: 'env:bastion copyable',
+      contextValue: contextValue('bastion', undefined, { copyable: true }),
       copyValue: `${bastion.user}@${hostPort(bastion.host, bastion.port)}`,
       children: [
         detail('bastion.address', 'Address', hostPort(bastion.host, bastion.port), 'plug'),
@@ -125,7 +102,7 @@ export function connectionNodes(env: PublicEnvironment): EnvNode[] {
       description: `region ${c.region}`,
       tooltip: 'Addresses as seen from the bastion; the extension tunnels to them over SSH.',
       icon: { id: 'server-environment' },
-      contextValue: 'env:cluster',
+      contextValue: contextValue('section'),
       children: [
         detail('cluster.nomad', 'Nomad', hostPort(c.nomad.host, c.nomad.port), 'server-process', `Nomad API, as seen from the bastion: ${hostPort(c.nomad.host, c.nomad.port)}`),
         detail('cluster.consul', 'Consul', hostPort(c.consul.host, c.consul.port), 'server-process', `Consul API, as seen from the bastion: ${hostPort(c.consul.host, c.consul.port)}`),
@@ -135,7 +112,7 @@ export function connectionNodes(env: PublicEnvironment): EnvNode[] {
           label: 'Datacenters',
           description: c.datacenters.join(', ') || 'none',
           icon: { id: 'database' },
-          contextValue: 'env:datacenters',
+          contextValue: contextValue('section'),
           collapsed: true,
           children: c.datacenters.map((dc) => leaf(`cluster.datacenters.${dc}`, dc, 'database', `Datacenter ${dc}`)),
         },
@@ -144,7 +121,7 @@ export function connectionNodes(env: PublicEnvironment): EnvNode[] {
           label: 'Zones',
           description: zones,
           icon: { id: 'layers' },
-          contextValue: 'env:zones',
+          contextValue: contextValue('section'),
           collapsed: true,
           children: c.zones.map((z) => leaf(`cluster.zones.${z}`, z, 'layers', `Availability zone ${z}`)),
         },
@@ -155,31 +132,24 @@ export function connectionNodes(env: PublicEnvironment): EnvNode[] {
       label: 'DNS',
       description: [c.dns.internal, c.dns.external].filter(Boolean).join(', ') || 'no DNS zones',
       icon: { id: 'symbol-namespace' },
-      contextValue: 'env:dns',
+      contextValue: contextValue('section'),
       children: [
         c.dns.internal
           ? detail('dns.internal', 'Internal zone', c.dns.internal, 'lock', `Internal DNS zone (resolves inside the stack): ${c.dns.internal}`)
-          : { id: 'dns.internal', label: 'Internal zone', description: 'none', icon: { id: 'lock' }, contextValue: 'env:detail' },
+          : { id: 'dns.internal', label: 'Internal zone', description: 'none', icon: { id: 'lock' }, contextValue: contextValue('detail') },
         c.dns.external
           ? detail('dns.external', 'External zone', c.dns.external, 'globe', `External DNS zone: ${c.dns.external}`)
-          : { id: 'dns.external', label: 'External zone', description: 'none', icon: { id: 'globe' }, contextValue: 'env:detail' },
+          : { id: 'dns.external', label: 'External zone', description: 'none', icon: { id: 'globe' }, contextValue: contextValue('detail') },
       ],
     },
   ];
 }
 
-function environmentNodes(env: PublicEnvironment): EnvNode[] {
+function environmentNodes(env: PublicEnvironment): ViewNode[] {
   const nodes = [statusNode(env)];
-  if (env.connection) nodes.push(...connectionNodes(env));
+  if (env.connection) nodes.push(...stackDetailNodes(env));
   else if (env.status === 'ready') {
-    nodes.push({
-      id: 'noConnection',
-      label: 'No connection details yet',
-      description: 'the organizer API sent none',
-      icon: { id: 'warning', color: 'problemsWarningIcon.foreground' },
-      contextValue: 'env:empty',
-      action: 'refresh',
-    });
+    nodes.push(...stateRows({ state: 'empty', label: 'No connection details yet', why: 'the organizer API sent none; click to refresh', icon: { id: 'warning', color: 'problemsWarningIcon.foreground' }, command: REFRESH }));
   }
   return nodes;
 }
@@ -188,27 +158,24 @@ function environmentNodes(env: PublicEnvironment): EnvNode[] {
  * The root nodes of the Environment view. Signed out → no nodes (the view's welcome content
  * explains how to sign in).
  */
-export function buildEnvironmentNodes(snapshot: EnvironmentSnapshot, session: StoredSession | undefined): EnvNode[] {
-  if (!session) return [];
+export function environmentRoots(snapshot: EnvironmentSnapshot, session: StoredSession | undefined): TreeRoots {
+  if (!session) return { state: 'welcome' };
   const top = [workshopNode(session)];
   switch (snapshot.state) {
     case 'idle':
     case 'loading':
       if (snapshot.state === 'loading' && snapshot.environment) return [...top, ...environmentNodes(snapshot.environment)];
-      return [...top, { id: 'loading', label: 'Loading your environment…', icon: { id: 'loading~spin' }, contextValue: 'env:loading' }];
+      return [...top, ...stateRows({ state: 'loading', label: 'Loading your environment…' })];
     case 'loaded':
       return [...top, ...environmentNodes(snapshot.environment)];
     case 'error': {
-      const error: EnvNode = {
-        id: 'error',
+      const error = stateRows({
+        state: 'failed',
         label: snapshot.environment ? 'Could not refresh your environment' : 'Could not load your environment',
-        description: snapshot.nextRetryAt ? `${snapshot.message} (retrying)` : `${snapshot.message} (click to retry)`,
-        tooltip: `${snapshot.message}\n\n${snapshot.environment ? 'Showing what was last loaded. ' : ''}Click to try again; the Open Kitchen log has details.`,
-        icon: { id: 'error', color: 'errorForeground' },
-        contextValue: 'env:error',
-        action: 'refresh',
-      };
-      return [...top, error, ...(snapshot.environment ? environmentNodes(snapshot.environment) : [])];
+        error: `${snapshot.message}${snapshot.nextRetryAt ? ' (retrying)' : ''}${snapshot.environment ? '\nShowing what was last loaded.' : ''}`,
+        retry: REFRESH,
+      });
+      return [...top, ...error, ...(snapshot.environment ? environmentNodes(snapshot.environment) : [])];
     }
   }
 }

@@ -1,17 +1,18 @@
 /**
- * What the Allocations view shows, as plain data (no `vscode`): jobs → task groups →
- * allocations with status, node, zone, age and restarts; failed allocations carry the last
- * task event as their reason. Context values (`alloc:running`, `job:dead`, …) drive the menus.
+ * What the Allocations view shows: jobs → task groups → allocations with status, node, zone,
+ * age and restarts; failed allocations carry the last task event as their reason.
  *
  * The view renders lazily from the live model (`AllocationsSource`, which ClusterModel is): one
- * function per level, so a provider asks only for what is expanded and re-renders only the job
- * nodes a change touched (`affectedJobs`). `buildAllocationNodes` expands the same functions
- * eagerly over a snapshot, for tests and small callers.
+ * function per level, so the tree asks only for what is unfolded and re-renders only the job
+ * rows a change touched (`AllocationsTree.changed`). `buildAllocationNodes` expands the same
+ * functions eagerly over a snapshot, for tests and small callers.
  */
-import type { EnvNode, NodeIcon } from '../../attendee/environmentPresentation';
-import { CommandId } from '../../ui/ids';
-import { compareNames, type AllocationCounts, type AllocationInfo, type ClusterChange, type ClusterSnapshot, type JobInfo, type SectionStatus } from '../model';
-import { allocSummary, connectionNodes, type ConnectionView } from './clusterTree';
+import { compareNames, type AllocationCounts, type AllocationInfo, type ClusterChange, type ClusterSnapshot, type JobInfo, type SectionStatus } from '../cluster';
+import { allocSummary, connectionState, type ConnectionView } from './cluster';
+import { contextValue } from './contextValue';
+import { CommandId } from './ids';
+import type { NodeIcon, ViewNode } from './node';
+import { stateRows, type TreeRoots, type TreeState } from './states';
 
 export interface AllocationFilter {
   /** Only this job (its key, `<namespace>/<id>`). */
@@ -66,31 +67,25 @@ export const allocNodeId = {
   alloc: (id: string) => `alloc/${id}`,
 };
 
-/** What the top of the view holds: either nodes that explain the state, or the jobs to show. */
-export type AllocationRoots = { kind: 'state'; nodes: EnvNode[] } | { kind: 'jobs'; jobs: JobInfo[] };
+/** What the top of the view holds: a state that explains it, or the jobs to show. */
+export type AllocationRoots = { kind: 'state'; state: TreeState } | { kind: 'jobs'; jobs: JobInfo[] };
+
+const RETRY = { command: CommandId.retryConnection, title: 'Retry' };
 
 /**
- * The view's top level. State nodes (waiting, not connected, failed, loading, cannot read,
- * no jobs, nothing matches) explain an empty view; otherwise the jobs that pass the filter.
+ * The view's top level. A state (waiting, not connected, failed, loading, cannot read, no jobs,
+ * nothing matches) explains an empty view; otherwise the jobs that pass the filter.
  */
 export function allocationRoots(connection: ConnectionView, source: AllocationsSource | undefined, filter: AllocationFilter = {}): AllocationRoots {
-  // connectionNodes only asks whether there is data to show under a banner.
-  const early = connectionNodes(connection, source ? ({} as ClusterSnapshot) : undefined, 'This view');
-  if (early) return { kind: 'state', nodes: early };
-  if (!source) return { kind: 'state', nodes: [] };
+  const early = connectionState(connection, !!source, 'This view');
+  if (early) return { kind: 'state', state: early };
+  if (!source) return { kind: 'state', state: { state: 'connecting', label: 'Connecting…', why: 'opening the SSH tunnel through your bastion', icon: { id: 'sync~spin' } } };
   const status = source.nomadStatus;
   const all = source.getJobs();
-  if (status.state === 'error' && all.length === 0) {
-    return {
-      kind: 'state',
-      nodes: [{ id: 'error', label: 'Cannot read the jobs', description: status.error?.split('\n', 1)[0], tooltip: status.error, icon: { id: 'error', color: 'testing.iconFailed' }, contextValue: 'alloc:error', action: 'retryConnection' }],
-    };
-  }
-  if (status.state === 'loading' && all.length === 0) {
-    return { kind: 'state', nodes: [{ id: 'loading', label: 'Loading jobs…', icon: { id: 'loading~spin' }, contextValue: 'alloc:loading' }] };
-  }
+  if (status.state === 'error' && all.length === 0) return { kind: 'state', state: { state: 'failed', label: 'Cannot read the jobs', error: status.error ?? 'error', retry: RETRY } };
+  if (status.state === 'loading' && all.length === 0) return { kind: 'state', state: { state: 'loading', label: 'Loading jobs…' } };
   const jobs = all.filter((j) => jobMatches(j, filter));
-  if (jobs.length === 0) return { kind: 'state', nodes: [emptyNode(filter)] };
+  if (jobs.length === 0) return { kind: 'state', state: emptyState(filter) };
   return { kind: 'jobs', jobs };
 }
 
@@ -105,20 +100,14 @@ function countOf(counts: AllocationCounts, status: string): number {
   return (counts as unknown as Record<string, number>)[status] ?? 0;
 }
 
-function emptyNode(filter: AllocationFilter): EnvNode {
-  const filtered = isFiltered(filter);
-  return {
-    id: 'empty',
-    label: filtered ? 'Nothing matches the filter' : 'No jobs yet',
-    description: filtered ? 'clear the filter to see all jobs' : 'run a job file (e.g. jobs/web.nomad.hcl) to see its allocations here',
-    icon: { id: filtered ? 'filter' : 'info' },
-    contextValue: filtered ? 'alloc:filtered-empty' : 'alloc:empty',
-    ...(filtered ? { command: { command: CommandId.clearAllocationFilter, title: 'Clear Filter' } } : {}),
-  };
+function emptyState(filter: AllocationFilter): TreeState {
+  return isFiltered(filter)
+    ? { state: 'empty', label: 'Nothing matches the filter', why: 'clear the filter to see all jobs', icon: { id: 'filter' }, command: { command: CommandId.clearAllocationFilter, title: 'Clear Filter' } }
+    : { state: 'empty', label: 'No jobs yet', why: 'run a job file (e.g. jobs/web.nomad.hcl) to see its allocations here' };
 }
 
 /** A job row, without its children (see `jobGroups`). */
-export function jobNode(j: JobInfo): EnvNode {
+export function jobNode(j: JobInfo): ViewNode {
   const failed = j.allocations.failed > 0 && j.allocations.running === 0;
   return {
     id: allocNodeId.job(j.key),
@@ -126,7 +115,8 @@ export function jobNode(j: JobInfo): EnvNode {
     description: `${j.type} · ${j.stop ? 'stopped' : j.status} · ${jobSummary(j.allocations)}`,
     tooltip: `Job ${j.id} (${j.type}) in namespace ${j.namespace}\nStatus: ${j.status}${j.stop ? ' (stopped)' : ''}\nDatacenters: ${j.datacenters.join(', ') || '*'}\nAllocations: ${allocSummary(j.allocations)}${j.allocations.complete ? `, ${j.allocations.complete} complete` : ''}`,
     icon: j.status === 'dead' ? { id: 'debug-stop', color: 'disabledForeground' } : failed ? { id: 'error', color: 'testing.iconFailed' } : j.status === 'pending' ? { id: 'clock', color: 'charts.yellow' } : { id: 'package' },
-    contextValue: `job:${j.status}${j.stop ? ' stopped' : ''}`,
+    contextValue: contextValue('job', jobState(j.status), { stopped: j.stop }),
+    target: { kind: 'job', jobKey: j.key },
     copyValue: j.id,
   };
 }
@@ -145,13 +135,14 @@ export function jobGroups(source: AllocationsSource, job: JobInfo, filter: Alloc
 }
 
 /** A task group row with what it needs to know about its allocations (see `groupAllocations`). */
-export function groupNode(jobKey: string, group: string, allocs: AllocationInfo[]): EnvNode {
+export function groupNode(jobKey: string, group: string, allocs: AllocationInfo[]): ViewNode {
   return {
     id: allocNodeId.group(jobKey, group),
     label: group,
     description: `task group · ${allocs.filter((a) => a.clientStatus === 'running').length} running of ${allocs.filter((a) => a.desiredStatus === 'run').length} wanted`,
     icon: { id: 'symbol-namespace' },
-    contextValue: 'alloc:group',
+    contextValue: contextValue('group'),
+    target: { kind: 'group', jobKey, group },
     collapsed: allocs.length > FOLD_GROUP_ABOVE,
   };
 }
@@ -168,13 +159,14 @@ export function groupAllocations(source: AllocationsSource, jobKey: string, grou
 }
 
 /** The last row of a long task group: how many are not shown yet. Clicking it shows the next page. */
-export function moreNode(jobKey: string, group: string, hidden: number): EnvNode {
+export function moreNode(jobKey: string, group: string, hidden: number): ViewNode {
   return {
     id: allocNodeId.more(jobKey, group),
     label: `Show ${Math.min(hidden, ALLOCATION_PAGE)} more…`,
     description: `${hidden} allocation${hidden === 1 ? '' : 's'} not shown; a filter narrows the list`,
     icon: { id: 'ellipsis' },
-    contextValue: 'alloc:more',
+    contextValue: contextValue('more'),
+    target: { kind: 'more', jobKey, group },
   };
 }
 
@@ -191,7 +183,7 @@ function joinPresent(sep: string, parts: (string | undefined)[]): string {
   return out;
 }
 
-export function allocationNode(a: AllocationInfo, nowMs: number): EnvNode {
+export function allocationNode(a: AllocationInfo, nowMs: number): ViewNode {
   const stopping = a.desiredStatus !== 'run' && (a.clientStatus === 'running' || a.clientStatus === 'pending');
   const where = joinPresent(' · ', [a.nodeName ?? a.nodeId.slice(0, 8), a.zone]);
   const restarts = a.restarts ? `${a.restarts} restart${a.restarts === 1 ? '' : 's'}` : '';
@@ -209,7 +201,8 @@ export function allocationNode(a: AllocationInfo, nowMs: number): EnvNode {
       `Tasks: ${tasks || 'none yet'}` +
       (a.lastEvent ? `\nLast event: ${a.lastEvent.type} (${a.lastEvent.task}): ${a.lastEvent.message}` : ''),
     icon: stopping ? { id: 'debug-pause', color: 'charts.yellow' } : (ALLOC_ICONS[a.clientStatus] ?? ALLOC_ICONS.unknown!),
-    contextValue: `alloc:${a.clientStatus}${stopping ? ' stopping' : ''}`,
+    contextValue: contextValue('alloc', allocState(a.clientStatus), { stopping }),
+    target: { kind: 'alloc', allocId: a.id },
     copyValue: a.id,
   };
 }
@@ -240,10 +233,10 @@ export function affectedJobs(change: ClusterChange, source: AllocationsSource, j
 }
 
 /** The whole tree at once over a snapshot: the same functions the lazy view uses, expanded. */
-export function buildAllocationNodes(connection: ConnectionView, snapshot: ClusterSnapshot | undefined, filter: AllocationFilter = {}, nowMs = Date.now()): EnvNode[] {
+export function buildAllocationNodes(connection: ConnectionView, snapshot: ClusterSnapshot | undefined, filter: AllocationFilter = {}, nowMs = Date.now()): ViewNode[] {
   const source = snapshot && snapshotSource(snapshot);
   const roots = allocationRoots(connection, source, filter);
-  if (roots.kind === 'state') return roots.nodes;
+  if (roots.kind === 'state') return stateRows(roots.state);
   return roots.jobs.map((j) => ({
     ...jobNode(j),
     children: jobGroups(source!, j, filter).map((g) => {
@@ -272,3 +265,140 @@ export function snapshotSource(snapshot: ClusterSnapshot): AllocationsSource {
     allocationCount: snapshot.allocations.length,
   };
 }
+
+const JOB_STATES = ['pending', 'running', 'dead'] as const;
+const jobState = (s: string) => ((JOB_STATES as readonly string[]).includes(s) ? (s as (typeof JOB_STATES)[number]) : 'pending');
+const ALLOC_STATES = ['pending', 'running', 'complete', 'failed', 'lost', 'unknown'] as const;
+const allocState = (s: string) => ((ALLOC_STATES as readonly string[]).includes(s) ? (s as (typeof ALLOC_STATES)[number]) : 'unknown');
+
+/** A row whose job or allocation left the cluster while it was on screen. */
+function goneNode(id: string, label: string): ViewNode {
+  return { id, label, description: 'no longer in the cluster', icon: { id: 'circle-slash' }, contextValue: contextValue('gone') };
+}
+
+/**
+ * The Allocations view's rows, lazily, over the live model: children are computed only for rows
+ * that are unfolded, a row's look is read from the model when it is drawn, and `changed` tells
+ * which job rows a model change touches (their task groups and allocations follow), so the view
+ * re-renders those and not the whole tree. Plain: the editor's tree (src/ui/views/viewTree.ts)
+ * asks it, the refresh manager decides when.
+ */
+export class AllocationsTree {
+  /** How many allocations each task group shows (grows with "Show more"). */
+  private readonly limits = new Map<string, number>();
+  /** Job keys at the top of the view after the last full render. */
+  private shownJobs = new Set<string>();
+  /** Where each allocation seen was, for changes that remove it. */
+  private readonly allocationJob = new Map<string, string>();
+  private filterValue: AllocationFilter = {};
+
+  constructor(
+    private readonly input: () => { connection: ConnectionView; source: AllocationsSource | undefined; signedOut: boolean },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get filter(): AllocationFilter {
+    return this.filterValue;
+  }
+
+  setFilter(filter: AllocationFilter): void {
+    this.filterValue = filter;
+    this.limits.clear();
+  }
+
+  /** The next page of a long task group; returns the id of the group row to re-render. */
+  showMore(jobKey: string, group: string): string {
+    const groupId = allocNodeId.group(jobKey, group);
+    this.limits.set(groupId, (this.limits.get(groupId) ?? ALLOCATION_PAGE) + ALLOCATION_PAGE);
+    return groupId;
+  }
+
+  roots(): TreeRoots {
+    const { connection, source, signedOut } = this.input();
+    if (signedOut) {
+      this.shownJobs = new Set();
+      return { state: 'welcome' };
+    }
+    const roots = allocationRoots(connection, source, this.filterValue);
+    if (roots.kind === 'state') {
+      this.shownJobs = new Set();
+      return roots.state;
+    }
+    this.shownJobs = new Set(roots.jobs.map((j) => j.key));
+    return roots.jobs.map((j) => this.jobRow(j));
+  }
+
+  children(node: ViewNode): ViewNode[] {
+    const source = this.input().source;
+    const t = node.target;
+    if (!source || !t) return [];
+    if (t.kind === 'job') {
+      const job = source.getJob(t.jobKey);
+      if (!job) return [];
+      return jobGroups(source, job, this.filterValue).map((g) => this.groupRow(source, job.key, g));
+    }
+    if (t.kind === 'group') {
+      const groupId = allocNodeId.group(t.jobKey, t.group);
+      const { shown, hidden } = groupAllocations(source, t.jobKey, t.group, this.filterValue, this.limits.get(groupId));
+      const rows = shown.map((a) => {
+        this.allocationJob.set(a.id, a.jobKey);
+        return allocationNode(a, this.now());
+      });
+      if (hidden) rows.push({ ...moreNode(t.jobKey, t.group, hidden), command: { command: CommandId.showMoreAllocations, title: 'Show More' } });
+      return rows;
+    }
+    return [];
+  }
+
+  /** A row as it looks now (it may have changed or left the cluster since it was listed). */
+  current(node: ViewNode): ViewNode {
+    const source = this.input().source;
+    const t = node.target;
+    if (!source || !t) return node;
+    switch (t.kind) {
+      case 'job': {
+        const job = source.getJob(t.jobKey);
+        return job ? this.jobRow(job) : goneNode(node.id, t.jobKey.slice(t.jobKey.indexOf('/') + 1));
+      }
+      case 'group':
+        return this.groupRow(source, t.jobKey, t.group);
+      case 'alloc': {
+        const a = source.getAllocation(t.allocId);
+        return a ? allocationNode(a, this.now()) : goneNode(node.id, t.allocId.slice(0, 8));
+      }
+      case 'more': {
+        const { hidden } = groupAllocations(source, t.jobKey, t.group, this.filterValue, this.limits.get(allocNodeId.group(t.jobKey, t.group)));
+        return { ...moreNode(t.jobKey, t.group, hidden), command: { command: CommandId.showMoreAllocations, title: 'Show More' } };
+      }
+      default:
+        return node;
+    }
+  }
+
+  /**
+   * What a model change means for the view: a full re-render, or the ids of the job rows it
+   * touched. A job that comes into or drops out of the filter changes the top level itself.
+   */
+  changed(change: ClusterChange): { full: boolean; ids: string[] } {
+    const source = this.input().source;
+    if (!source) return { full: true, ids: [] };
+    const { full, jobKeys } = affectedJobs(change, source, (id) => this.allocationJob.get(id));
+    for (const id of change.allocations?.removed ?? []) this.allocationJob.delete(id);
+    if (full) return { full, ids: [] };
+    for (const key of jobKeys) {
+      const job = source.getJob(key);
+      if (Boolean(job && jobMatches(job, this.filterValue)) !== this.shownJobs.has(key)) return { full: true, ids: [] };
+    }
+    return { full: false, ids: [...jobKeys].map(allocNodeId.job) };
+  }
+
+  private jobRow(job: JobInfo): ViewNode {
+    return { ...jobNode(job), expandable: job.taskGroups.length > 0 };
+  }
+
+  private groupRow(source: AllocationsSource, jobKey: string, group: string): ViewNode {
+    const allocs = source.getAllocations(jobKey, group);
+    return { ...groupNode(jobKey, group, allocs), expandable: allocs.length > 0 };
+  }
+}
+

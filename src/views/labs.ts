@@ -1,20 +1,19 @@
 /**
- * What the Labs view shows, as plain data (no `vscode`): labs with their progress, and their
- * steps with status (locked, current, done, failed check). Lab files that did not load show as
- * error nodes naming file, step and problem; the others are listed as usual.
+ * What the Labs view shows: labs with their progress, and their steps with status (locked,
+ * current, done, failed check). Lab files that did not load show as problem rows naming file,
+ * step and problem; the others are listed as usual.
  */
-import type { EnvNode, NodeIcon } from '../attendee/environmentPresentation';
-import { formatProblem } from './parse';
-import type { LabProgress, LabStatus } from './progress';
-import type { Lab, LabProblem } from './types';
+import { formatProblem, type Lab, type LabProblem, type LabProgress, type LabStatus } from '../labs';
+import { contextValue } from './contextValue';
+import { CommandId } from './ids';
+import type { NodeIcon, ViewNode } from './node';
+import type { TreeRoots } from './states';
 
 export interface LabsViewInput {
   labs: Lab[];
   problems: LabProblem[];
   status(labId: string): LabStatus;
   progress(labId: string): LabProgress;
-  /** Command run when a step is clicked (opens its instructions). */
-  openStepCommand: string;
 }
 
 const STEP_ICONS: Record<string, NodeIcon> = {
@@ -31,23 +30,21 @@ const LAB_ICONS: Record<LabStatus, NodeIcon> = {
   done: { id: 'pass-filled', color: 'testing.iconPassed' },
 };
 
-export function buildLabNodes(input: LabsViewInput): EnvNode[] {
-  const problems: EnvNode[] = input.problems.map((p, i) => ({
+export function labsRoots(input: LabsViewInput): TreeRoots {
+  const problems: ViewNode[] = input.problems.map((p, i) => ({
     id: `problem/${i}/${p.file}`,
     label: `${p.file} did not load`,
     description: formatProblem(p),
     tooltip: `${formatProblem(p)}\n\nThe other labs are not affected; fix the file and reload the window.`,
     icon: { id: 'warning', color: 'problemsWarningIcon.foreground' },
-    contextValue: 'lab:problem',
+    contextValue: contextValue('lab-problem'),
   }));
-  if (input.labs.length === 0 && problems.length === 0) {
-    return [{ id: 'empty', label: 'No labs in this workspace', description: 'labs/*.md files are listed here', icon: { id: 'info' }, contextValue: 'lab:empty' }];
-  }
+  if (input.labs.length === 0 && problems.length === 0) return { state: 'empty', label: 'No labs in this workspace', why: 'labs/*.md files are listed here' };
   const labs = [...input.labs].sort((a, b) => a.order - b.order || a.title.localeCompare(b.title));
   return [...labs.map((lab) => labNode(lab, input)), ...problems];
 }
 
-function labNode(lab: Lab, input: LabsViewInput): EnvNode {
+function labNode(lab: Lab, input: LabsViewInput): ViewNode {
   const status = input.status(lab.id);
   const progress = input.progress(lab.id);
   const done = lab.steps.filter((s) => progress.steps[s.id]?.status === 'done').length;
@@ -59,7 +56,8 @@ function labNode(lab: Lab, input: LabsViewInput): EnvNode {
     description: [`${done}/${lab.steps.length}`, `${lab.duration} min`, lab.optional ? 'optional' : '', status === 'locked' ? `after ${missing.map(title).join(', ')}` : ''].filter(Boolean).join(' · '),
     tooltip: `${lab.title}${lab.summary ? `\n${lab.summary}` : ''}\n${done} of ${lab.steps.length} steps done · about ${lab.duration} minutes${lab.optional ? ' · optional' : ''}`,
     icon: LAB_ICONS[status],
-    contextValue: `lab:${status}${lab.optional ? ' optional' : ''}`,
+    contextValue: contextValue('lab', status, { optional: lab.optional }),
+    target: { kind: 'lab', labId: lab.id },
     collapsed: status !== 'in-progress',
     children: lab.steps.map((step, i) => {
       const sp = progress.steps[step.id];
@@ -70,8 +68,9 @@ function labNode(lab: Lab, input: LabsViewInput): EnvNode {
         description: stepStatus === 'failed' && sp?.lastCheck ? sp.lastCheck.summary : stepStatus === 'current' ? 'current step' : undefined,
         tooltip: sp?.lastCheck ? `Last check (${sp.lastCheck.at}): ${sp.lastCheck.ok ? 'passed' : 'not yet'} — ${sp.lastCheck.summary}` : undefined,
         icon: STEP_ICONS[stepStatus],
-        contextValue: `step:${stepStatus}`,
-        command: { command: input.openStepCommand, title: 'Open Step', arguments: [lab.id, step.id] },
+        contextValue: contextValue('step', stepStatus),
+        target: { kind: 'step', labId: lab.id, stepId: step.id },
+        command: { command: CommandId.openLabStep, title: 'Open Step', arguments: [lab.id, step.id] },
       };
     }),
   };

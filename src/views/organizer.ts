@@ -4,10 +4,13 @@
  * the roster import report and the invite report. The VS Code glue in src/ui/organizer only
  * shows what this module returns, so all of it is tested without an editor.
  */
-import type { EnvNode, NodeIcon } from '../attendee/environmentPresentation';
 import { STACK_STATES, type AttendeeSummary, type PreflightResponse, type SendInvitesResponse, type StackStatus, type Workshop } from '../contract';
 import type { ImportReport, StackRun } from '../organizerClient';
-import type { OrganizerSnapshot } from './model';
+import type { OrganizerSnapshot } from '../organizerView/model';
+import { contextValue } from './contextValue';
+import { CommandId } from './ids';
+import type { NodeIcon, ViewNode } from './node';
+import { stateRows, type TreeRoots } from './states';
 
 interface StatusLook {
   text: string;
@@ -113,16 +116,16 @@ export interface OrganizerViewInput {
   workshop: Workshop;
   snapshot: OrganizerSnapshot;
   now: number;
-  /** Commands the empty and error rows run when clicked. */
-  commands: { refresh: string; importRoster: string };
 }
 
-function detail(id: string, label: string, value: string, icon: string): EnvNode {
-  return { id, label, description: value, tooltip: `${label}: ${value}`, icon: { id: icon }, contextValue: 'organizer:detail' };
+const RELOAD = { command: CommandId.refreshOrganizer, title: 'Reload' };
+
+function detail(id: string, label: string, value: string, icon: string): ViewNode {
+  return { id, label, description: value, tooltip: `${label}: ${value}`, icon: { id: icon }, contextValue: contextValue('detail') };
 }
 
 /** One attendee: stack status first (what an organizer scans for), then invite, last seen, labs. */
-export function attendeeNode(a: AttendeeSummary, now: number): EnvNode {
+export function attendeeNode(a: AttendeeSummary, now: number): ViewNode {
   const status = a.stack?.status ?? 'none';
   const look = STACK_LOOK[status];
   const invite = formatInvite(a.invite);
@@ -140,8 +143,8 @@ export function attendeeNode(a: AttendeeSummary, now: number): EnvNode {
     description: `${look.text} · ${invite} · ${seen} · ${progress}`,
     tooltip: [`${a.name} <${a.email}>${a.team ? ` (team ${a.team})` : ''}`, `Stack: ${stackLine}`, `Invite: ${inviteLine}`, `Last seen: ${seen.replace(/^seen /, '')}`, `Labs: ${progressLine}`].join('\n'),
     icon: look.icon,
-    // Parts matched by regex in package.json menus: `attendee:<stack status> invite:<invite status>`.
-    contextValue: `attendee:${status} invite:${a.invite.status}`,
+    contextValue: contextValue('attendee', status, { invite: a.invite.status }),
+    target: { kind: 'attendee', attendeeId: a.id },
     collapsed: true,
     children: [
       detail(`attendee/${a.id}/email`, 'Email', a.email, 'mail'),
@@ -154,46 +157,32 @@ export function attendeeNode(a: AttendeeSummary, now: number): EnvNode {
   };
 }
 
-export function buildOrganizerNodes(input: OrganizerViewInput): EnvNode[] {
-  const { snapshot, workshop, commands } = input;
-  if (snapshot.state === 'loading') {
-    return [{ id: 'loading', label: `Loading the attendees of ${workshop.name}…`, icon: { id: 'loading~spin' }, contextValue: 'organizer:loading' }];
-  }
-  if (snapshot.state === 'error') {
-    return [
-      {
-        id: 'error',
-        label: 'Could not load the attendees',
-        description: snapshot.message,
-        tooltip: `${snapshot.message}\n\nClick to try again.`,
-        icon: { id: 'error', color: 'errorForeground' },
-        contextValue: 'organizer:error',
-        command: { command: commands.refresh, title: 'Retry' },
-      },
-    ];
-  }
-  const nodes: EnvNode[] = [];
+export function organizerRoots(input: OrganizerViewInput): TreeRoots {
+  const { snapshot, workshop } = input;
+  if (snapshot.state === 'loading') return { state: 'loading', label: `Loading the attendees of ${workshop.name}…` };
+  if (snapshot.state === 'error') return { state: 'failed', label: 'Could not load the attendees', error: snapshot.message, retry: { command: CommandId.refreshOrganizer, title: 'Retry' } };
+  const nodes: ViewNode[] = [];
   if (snapshot.streamError) {
     nodes.push({
-      id: 'stream',
+      id: 'state/reconnecting',
       label: 'Live updates interrupted',
       description: `reconnecting… (${snapshot.streamError})`,
       tooltip: `${snapshot.streamError}\n\nThe view reconnects by itself; click to reload now.`,
       icon: { id: 'debug-disconnect', color: 'problemsWarningIcon.foreground' },
-      contextValue: 'organizer:streamError',
-      command: { command: commands.refresh, title: 'Reload' },
+      contextValue: contextValue('state', 'reconnecting'),
+      command: RELOAD,
     });
   }
   if (!snapshot.attendees.length) {
-    nodes.push({
-      id: 'empty',
-      label: 'No attendees yet',
-      description: 'import a roster (CSV: email, name, team)',
-      tooltip: 'This workshop has no attendees. Click to import a roster.',
-      icon: { id: 'person-add' },
-      contextValue: 'organizer:empty',
-      command: { command: commands.importRoster, title: 'Import Roster' },
-    });
+    nodes.push(
+      ...stateRows({
+        state: 'empty',
+        label: 'No attendees yet',
+        why: 'import a roster (CSV: email, name, team)',
+        icon: { id: 'person-add' },
+        command: { command: CommandId.importRoster, title: 'Import Roster' },
+      }),
+    );
     return nodes;
   }
   const c = countStacks(snapshot.attendees);
@@ -209,7 +198,7 @@ export function buildOrganizerNodes(input: OrganizerViewInput): EnvNode[] {
     description: parts.join(' · '),
     tooltip: `Workshop "${workshop.title}" (${workshop.name}), provider ${workshop.provider}\n${parts.join('\n')}`,
     icon: { id: 'organization' },
-    contextValue: 'organizer:summary',
+    contextValue: contextValue('summary'),
   });
   const sorted = [...snapshot.attendees].sort((a, b) => a.name.localeCompare(b.name) || a.email.localeCompare(b.email));
   for (const a of sorted) nodes.push(attendeeNode(a, input.now));

@@ -1,48 +1,42 @@
 /**
- * What the Cluster view shows, as plain data (no `vscode`): Nomad servers with the leader
- * marked, clients by datacenter → zone, and Consul members and services. The UI maps each
- * node to a TreeItem one to one, so tests check labels, icons and context values here.
- *
- * Context values are built from parts and matched by regex in package.json menus:
- * `cluster:server`, `cluster:node:ready`, `cluster:consul-service`, …
+ * What the Cluster view shows: Nomad servers with the leader marked, clients by datacenter →
+ * zone, and Consul members and services; and, shared with the Allocations view, what a view
+ * says while there is no cluster to show (waiting for the stack, connecting, failed).
  */
-import type { EnvNode } from '../../attendee/environmentPresentation';
-import type { AllocationCounts, ClusterSnapshot, ConsulMemberInfo, NodeInfo, ServerInfo } from '../model';
+import type { AllocationCounts, ClusterSnapshot, ConsulMemberInfo, NodeInfo, ServerInfo } from '../cluster';
+import type { ConnectionState } from '../clusterSession';
+import { contextValue } from './contextValue';
+import { CommandId } from './ids';
+import { firstLine, type ViewNode } from './node';
+import { stateRows, type TreeRoots, type TreeState } from './states';
 
-/** The connection underneath, as the view needs it. */
+/** The connection underneath, as the views need it. */
 export interface ConnectionView {
   /** idle: signed out or the stack is not ready; otherwise the tunnel's state. */
-  state: 'idle' | 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
+  state: ConnectionState;
   error?: string;
 }
+
+const CONNECT = { command: CommandId.connect, title: 'Connect' };
+const RETRY = { command: CommandId.retryConnection, title: 'Retry' };
 
 const OK = 'testing.iconPassed';
 const BAD = 'testing.iconFailed';
 const WARN = 'charts.yellow';
 
-/** Nodes that explain why there is nothing (yet) to show; shared with the Allocations view. */
-export function connectionNodes(connection: ConnectionView, snapshot: ClusterSnapshot | undefined, what: string): EnvNode[] | undefined {
+/** What a view says when there is no cluster (yet) to show; undefined when there is data to show. */
+export function connectionState(connection: ConnectionView, hasData: boolean, what: string): TreeState | undefined {
   switch (connection.state) {
     case 'idle':
-      return [{ id: 'idle', label: 'Waiting for your stack', description: `${what} shows once your stack is ready and connected`, icon: { id: 'clock' }, contextValue: 'cluster:idle' }];
+      return { state: 'waiting', label: 'Waiting for your stack', why: `${what} shows once your stack is ready and connected`, icon: { id: 'clock' } };
     case 'disconnected':
-      if (snapshot) break;
-      return [{ id: 'disconnected', label: 'Not connected', description: 'click to connect', tooltip: 'Connect opens the SSH tunnel to your stack\'s bastion.', icon: { id: 'debug-disconnect' }, contextValue: 'cluster:disconnected', action: 'connect' }];
+      if (hasData) break;
+      return { state: 'disconnected', label: 'Not connected', why: 'click to connect', tooltip: "Connect opens the SSH tunnel to your stack's bastion.", icon: { id: 'debug-disconnect' }, command: CONNECT };
     case 'connecting':
-      if (snapshot) break;
-      return [{ id: 'connecting', label: 'Connecting…', description: 'opening the SSH tunnel through your bastion', icon: { id: 'sync~spin' }, contextValue: 'cluster:connecting' }];
+      if (hasData) break;
+      return { state: 'connecting', label: 'Connecting…', why: 'opening the SSH tunnel through your bastion', icon: { id: 'sync~spin' } };
     case 'failed':
-      return [
-        {
-          id: 'failed',
-          label: 'Connection failed',
-          description: connection.error ? firstLine(connection.error) : 'click to retry',
-          tooltip: `${connection.error ?? 'The SSH tunnel could not be opened.'}\n\nClick to try again; the Open Kitchen log has details.`,
-          icon: { id: 'error', color: BAD },
-          contextValue: 'cluster:failed',
-          action: 'retryConnection',
-        },
-      ];
+      return { state: 'failed', label: 'Connection failed', error: connection.error ?? 'The SSH tunnel could not be opened.', retry: RETRY };
     default:
       break;
   }
@@ -50,35 +44,35 @@ export function connectionNodes(connection: ConnectionView, snapshot: ClusterSna
 }
 
 /** A banner above stale data while the tunnel is down or being re-opened. */
-function reconnectBanner(connection: ConnectionView): EnvNode[] {
+export function reconnectBanner(connection: ConnectionView): ViewNode[] {
   if (connection.state !== 'reconnecting' && connection.state !== 'disconnected' && connection.state !== 'connecting') return [];
   const reconnecting = connection.state !== 'disconnected';
   return [
     {
-      id: 'reconnecting',
+      id: 'state/reconnecting',
       label: connection.state === 'connecting' ? 'Connecting…' : reconnecting ? 'Reconnecting…' : 'Disconnected',
       description: `${connection.error ? firstLine(connection.error) + '; ' : ''}showing what was last seen`,
       tooltip: `${connection.error ?? ''}\n\nClick to ${reconnecting ? 'retry now' : 'connect'}.`.trim(),
       icon: { id: reconnecting ? 'sync~spin' : 'debug-disconnect', color: WARN },
-      contextValue: 'cluster:reconnecting',
-      action: reconnecting ? 'retryConnection' : 'connect',
+      contextValue: contextValue('state', 'reconnecting'),
+      command: reconnecting ? RETRY : CONNECT,
     },
   ];
 }
 
-export function buildClusterNodes(connection: ConnectionView, snapshot: ClusterSnapshot | undefined): EnvNode[] {
-  const early = connectionNodes(connection, snapshot, 'Your cluster');
+export function clusterRoots(connection: ConnectionView, snapshot: ClusterSnapshot | undefined): TreeRoots {
+  const early = connectionState(connection, !!snapshot, 'Your cluster');
   if (early) return early;
-  if (!snapshot) return [];
+  if (!snapshot) return { state: 'connecting', label: 'Connecting…', why: 'opening the SSH tunnel through your bastion', icon: { id: 'sync~spin' } };
   return [...reconnectBanner(connection), serversNode(snapshot), ...clientNodes(snapshot), consulNode(snapshot)];
 }
 
-function serversNode(s: ClusterSnapshot): EnvNode {
+function serversNode(s: ClusterSnapshot): ViewNode {
   if (s.nomad.state === 'error' && s.servers.length === 0) {
-    return { id: 'servers', label: 'Nomad servers', description: firstLine(s.nomad.error ?? 'error'), tooltip: s.nomad.error, icon: { id: 'error', color: BAD }, contextValue: 'cluster:error', action: 'retryConnection' };
+    return { ...stateRows({ state: 'failed', label: 'Nomad servers', error: s.nomad.error ?? 'error', retry: RETRY })[0]!, id: 'servers' };
   }
   if (s.nomad.state === 'loading' && s.servers.length === 0) {
-    return { id: 'servers', label: 'Nomad servers', description: 'loading…', icon: { id: 'loading~spin' }, contextValue: 'cluster:loading' };
+    return { id: 'servers', label: 'Nomad servers', description: 'loading…', icon: { id: 'loading~spin' }, contextValue: contextValue('state', 'loading') };
   }
   const leader = s.servers.find((x) => x.leader);
   const alive = s.servers.filter((x) => x.status === 'alive').length;
@@ -87,12 +81,12 @@ function serversNode(s: ClusterSnapshot): EnvNode {
     label: 'Nomad servers',
     description: `${alive} of ${s.servers.length} alive${leader ? `, leader ${leader.name}` : ', no leader'}`,
     icon: { id: 'server-environment', color: leader ? undefined : BAD },
-    contextValue: 'cluster:servers',
+    contextValue: contextValue('section'),
     children: s.servers.map(serverNode),
   };
 }
 
-function serverNode(x: ServerInfo): EnvNode {
+function serverNode(x: ServerInfo): ViewNode {
   const parts = [x.leader ? 'leader' : x.raftPeer ? 'follower' : 'not a raft peer', x.status !== 'alive' ? x.status : '', x.datacenter ?? '', x.version ? `v${x.version}` : ''].filter(Boolean);
   return {
     id: `server/${x.name}`,
@@ -100,14 +94,14 @@ function serverNode(x: ServerInfo): EnvNode {
     description: parts.join(' · '),
     tooltip: `${x.name}\nRPC ${x.rpcAddress} · serf ${x.address}\nStatus: ${x.status}${x.leader ? ' (raft leader)' : ''}\nRegion ${x.region ?? '?'}, datacenter ${x.datacenter ?? '?'}`,
     icon: x.leader ? { id: 'star-full', color: OK } : { id: 'server', color: x.status === 'alive' ? undefined : BAD },
-    contextValue: `cluster:server${x.leader ? ' leader' : ''}`,
+    contextValue: contextValue('server', serverState(x.status), { leader: x.leader }),
   };
 }
 
-function clientNodes(s: ClusterSnapshot): EnvNode[] {
+function clientNodes(s: ClusterSnapshot): ViewNode[] {
   if (s.datacenters.length === 0) {
-    if (s.nomad.state === 'error') return [{ id: 'clients', label: 'Clients', description: firstLine(s.nomad.error ?? 'error'), tooltip: s.nomad.error, icon: { id: 'error', color: BAD }, contextValue: 'cluster:error' }];
-    return [{ id: 'clients', label: 'Clients', description: s.nomad.state === 'loading' ? 'loading…' : 'no client nodes registered', icon: { id: 'vm-outline' }, contextValue: 'cluster:empty' }];
+    if (s.nomad.state === 'error') return [{ ...stateRows({ state: 'failed', label: 'Clients', error: s.nomad.error ?? 'error', retry: RETRY })[0]!, id: 'clients' }];
+    return [{ id: 'clients', label: 'Clients', description: s.nomad.state === 'loading' ? 'loading…' : 'no client nodes registered', icon: { id: 'vm-outline' }, contextValue: contextValue('state', s.nomad.state === 'loading' ? 'loading' : 'empty') }];
   }
   return s.datacenters.map((dc) => {
     const nodes = dc.zones.flatMap((z) => z.nodes);
@@ -117,7 +111,7 @@ function clientNodes(s: ClusterSnapshot): EnvNode[] {
       label: z.zone || 'no zone',
       description: zoneDescription(z.nodes),
       icon: { id: 'layers', color: z.nodes.every((n) => n.status !== 'ready') ? BAD : undefined },
-      contextValue: 'cluster:zone',
+      contextValue: contextValue('zone'),
       // Zones start folded: their row already says how many nodes are ready.
       collapsed: true,
       children: z.nodes.map(nodeNode),
@@ -127,14 +121,14 @@ function clientNodes(s: ClusterSnapshot): EnvNode[] {
       label: dc.datacenter,
       description: `datacenter · ${ready} of ${nodes.length} nodes ready`,
       icon: { id: 'database' },
-      contextValue: 'cluster:datacenter',
+      contextValue: contextValue('section'),
       // One zone (or none) adds nothing: show its nodes directly.
       children: dc.zones.length === 1 && !dc.zones[0]!.zone ? dc.zones[0]!.nodes.map(nodeNode) : zoneChildren,
     };
   });
 }
 
-function nodeNode(n: NodeInfo): EnvNode {
+function nodeNode(n: NodeInfo): ViewNode {
   const flags = [n.status !== 'ready' ? n.status : '', n.eligibility !== 'eligible' ? 'ineligible' : '', n.drain ? 'draining' : ''].filter(Boolean);
   const icon =
     n.status === 'down' || n.status === 'disconnected'
@@ -150,7 +144,8 @@ function nodeNode(n: NodeInfo): EnvNode {
     description: [...flags, allocSummary(n.allocations)].filter(Boolean).join(' · '),
     tooltip: `${n.name} (${n.id.slice(0, 8)})\n${n.address ?? ''}\nDatacenter ${n.datacenter}${n.zone ? `, zone ${n.zone}` : ''}\nStatus: ${n.status}${n.statusDescription ? ` (${n.statusDescription})` : ''}\nScheduling: ${n.eligibility}${n.drain ? ', draining' : ''}`,
     icon,
-    contextValue: `cluster:node:${n.status}${n.eligibility === 'eligible' ? '' : ' ineligible'}${n.drain ? ' draining' : ''}`,
+    contextValue: contextValue('node', nodeState(n.status), { ineligible: n.eligibility !== 'eligible', draining: n.drain }),
+    target: { kind: 'node', nodeId: n.id },
     copyValue: n.id,
   };
 }
@@ -168,8 +163,8 @@ export function allocSummary(c: AllocationCounts): string {
   return parts.length ? parts.join(', ') : 'no allocations';
 }
 
-function consulNode(s: ClusterSnapshot): EnvNode {
-  const base = { id: 'consul', label: 'Consul', contextValue: 'cluster:consul' };
+function consulNode(s: ClusterSnapshot): ViewNode {
+  const base = { id: 'consul', label: 'Consul', contextValue: contextValue('consul', s.consul.state) };
   switch (s.consul.state) {
     case 'disabled':
       return { ...base, description: 'not part of this stack', icon: { id: 'circle-slash' } };
@@ -182,31 +177,30 @@ function consulNode(s: ClusterSnapshot): EnvNode {
         description: 'not running yet',
         tooltip: `${s.consul.error ?? 'Nothing answers at Consul\'s address, or it has no leader.'}\n\nConsul runs as a Nomad system job: run jobs/consul.nomad.hcl (the Consul lab shows how).`,
         icon: { id: 'info', color: WARN },
-        contextValue: 'cluster:consul not-running',
       };
     case 'error':
-      return { ...base, description: firstLine(s.consul.error ?? 'error'), tooltip: s.consul.error, icon: { id: 'error', color: BAD }, contextValue: 'cluster:consul error' };
+      return { ...base, description: firstLine(s.consul.error ?? 'error'), tooltip: s.consul.error, icon: { id: 'error', color: BAD } };
     default:
       break;
   }
   const servers = s.consulMembers.filter((m) => m.role === 'server');
   const clients = s.consulMembers.filter((m) => m.role === 'client');
   const leader = servers.find((m) => m.leader);
-  const members: EnvNode = {
+  const members: ViewNode = {
     id: 'consul/members',
     label: 'Members',
     description: `servers ${aliveCount(servers)}, clients ${aliveCount(clients)}`,
     icon: { id: 'organization' },
-    contextValue: 'cluster:consul-members',
+    contextValue: contextValue('section'),
     collapsed: true,
     children: [...servers, ...clients].map(memberNode),
   };
-  const services: EnvNode = {
+  const services: ViewNode = {
     id: 'consul/services',
     label: 'Services',
     description: `${s.consulServices.length}`,
     icon: { id: 'symbol-interface' },
-    contextValue: 'cluster:consul-services',
+    contextValue: contextValue('section'),
     children: s.consulServices.map((svc) => {
       const { passing, warning, critical } = svc.checks;
       return {
@@ -215,7 +209,7 @@ function consulNode(s: ClusterSnapshot): EnvNode {
         description: `${svc.instances} instance${svc.instances === 1 ? '' : 's'} · ${passing} passing${warning ? `, ${warning} warning` : ''}${critical ? `, ${critical} critical` : ''}`,
         tooltip: `${svc.name}${svc.tags.length ? ` [${svc.tags.join(', ')}]` : ''}\nChecks: ${passing} passing, ${warning} warning, ${critical} critical`,
         icon: { id: critical ? 'error' : warning ? 'warning' : 'pass', color: critical ? BAD : warning ? WARN : OK },
-        contextValue: `cluster:consul-service${critical ? ' critical' : warning ? ' warning' : ''}`,
+        contextValue: contextValue('service', critical ? 'critical' : warning ? 'warning' : 'passing'),
       };
     }),
   };
@@ -232,16 +226,18 @@ function aliveCount(members: ConsulMemberInfo[]): string {
   return `${alive}/${members.length} alive`;
 }
 
-function memberNode(m: ConsulMemberInfo): EnvNode {
+function memberNode(m: ConsulMemberInfo): ViewNode {
   return {
     id: `consul/member/${m.name}`,
     label: m.name,
     description: [m.role, m.leader ? 'leader' : '', m.status !== 'alive' ? m.status : '', m.address].filter(Boolean).join(' · '),
     icon: m.status === 'alive' ? { id: m.role === 'server' ? 'server' : 'vm', color: m.leader ? OK : undefined } : { id: 'error', color: BAD },
-    contextValue: `cluster:consul-member ${m.role} ${m.status}`,
+    contextValue: contextValue('consul-member', memberState(m.status), { role: m.role }),
   };
 }
 
-function firstLine(s: string): string {
-  return s.split('\n', 1)[0]!;
-}
+const SERVER_STATES = ['alive', 'leaving', 'left', 'failed', 'none'] as const;
+const serverState = (s: string) => (SERVER_STATES as readonly string[]).includes(s) ? (s as (typeof SERVER_STATES)[number]) : 'none';
+const memberState = serverState;
+const NODE_STATES = ['initializing', 'ready', 'down', 'disconnected'] as const;
+const nodeState = (s: string) => (NODE_STATES as readonly string[]).includes(s) ? (s as (typeof NODE_STATES)[number]) : 'initializing';
